@@ -1,0 +1,75 @@
+"""The `policybot` command: reindex, search, ask, serve, eval."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from service.errors import ServiceError
+from service.settings import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.handler(args, settings_from(args)) or 0)
+    except ServiceError as exc:
+        print(f"policybot: {exc.message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    """Environment settings, with --corpus / --index overriding (and exported for workers)."""
+    overrides = {}
+    for flag, field in (("corpus", "corpus_dir"), ("index", "index_dir")):
+        value = getattr(args, flag, None)
+        if value:
+            overrides[field] = Path(value)
+            os.environ[f"POLICYBOT_{field.upper()}"] = str(value)
+    return Settings(**overrides)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="policybot", description=__doc__)
+    commands = parser.add_subparsers(title="commands")
+    from service import commands as c
+
+    def add(name: str, handler, help_text: str) -> argparse.ArgumentParser:  # type: ignore[no-untyped-def]
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(handler=handler)
+        sub.add_argument("--corpus", help="corpus folder (default: POLICYBOT_CORPUS_DIR or corpus/)")
+        sub.add_argument("--index", help="index folder (default: POLICYBOT_INDEX_DIR or index/)")
+        return sub
+
+    add("reindex", c.cmd_reindex, "build a new index version from the corpus folder")
+    search = add("search", c.cmd_search, "show the passages that best match a query")
+    search.add_argument("query")
+    search.add_argument("-k", "--top-k", type=int, default=5)
+    search.add_argument("--mode", choices=("hybrid", "dense", "bm25"), default="hybrid")
+    search.add_argument("--json", action="store_true", help="print the API's JSON shape")
+    ask = add("ask", c.cmd_ask, "answer a question with numbered sources")
+    ask.add_argument("question")
+    ask.add_argument("-k", "--top-k", type=int, default=None)
+    ask.add_argument("--json", action="store_true", help="print the API's JSON shape")
+    serve = add("serve", c.cmd_serve, "serve the API and web page (builds the index if missing)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    evaluate = add("eval", c.cmd_eval, "measure retrieval (hit@k, MRR) or refusal quality")
+    evaluate.add_argument("--passages", type=Path, help="JSONL passages; omit to use the corpus")
+    evaluate.add_argument("--questions", type=Path, required=True)
+    evaluate.add_argument("--mode", choices=("hybrid", "dense", "bm25", "all"), default="all")
+    evaluate.add_argument("--limit", type=int, default=0, help="use only the first N questions")
+    evaluate.add_argument("--refusal", action="store_true",
+                          help="questions carry 'answerable': report refusal precision/recall")
+    evaluate.add_argument("--json", action="store_true")
+    return parser
+

@@ -1,0 +1,124 @@
+"""What each `policybot` subcommand does (the parser lives in cli.py)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+
+from service.embedding import make_embedder
+from service.errors import ServiceError
+from service.evaluation import (
+    HEADER, eval_index, modes_for, read_jsonl, score_retrieval,
+)
+from service.index_store import current_version, load_current
+from service.indexing import reindex
+from service.presenters import ask_response, search_result
+from service.retrieval import QueryVectors, Retriever
+from service.serving import IndexHolder
+from service.settings import Settings
+
+
+def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
+    result = reindex(settings, make_embedder(settings.embedder), wait=True)
+    print(f"index version {result.version}: {result.documents} documents, {result.passages} "
+          f"passages, {result.embedded} embedded, {result.seconds:.1f}s -> {settings.index_dir}")
+    return 0
+
+
+def _holder(settings: Settings) -> IndexHolder:
+    holder = IndexHolder(settings, make_embedder(settings.embedder))
+    holder.refresh()
+    if not holder.ready:
+        raise ServiceError(holder.last_error or "no index; run `policybot reindex`", status=503)
+    return holder
+
+
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    snapshot = _holder(settings).snapshot()
+    hits = snapshot.retriever.search(args.query, top_k=args.top_k, mode=args.mode)
+    if args.json:
+        print(_json({"results": [search_result(h).model_dump() for h in hits]}))
+        return 0
+    for rank, hit in enumerate(hits, start=1):
+        print(f"{rank}. [{hit.passage.id}] {hit.passage.title}  score={hit.score:.4f} "
+              f"dense={hit.dense_score:.3f} bm25={hit.bm25_score:.2f}")
+        print(textwrap.indent(textwrap.fill(hit.passage.text, 60), "   "))
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    snapshot = _holder(settings).snapshot()
+    answer = snapshot.answerer.answer(args.question, top_k=args.top_k or settings.top_k)
+    if args.json:
+        print(_json(ask_response(answer, 0.0).model_dump()))
+        return 0
+    print(answer.text)
+    if answer.citations:
+        print("\n来源：")
+    printed = set()
+    for citation in answer.citations:
+        if citation.marker in printed:
+            continue
+        printed.add(citation.marker)
+        passage = citation.hit.passage
+        print(f"[{citation.marker}] {passage.title}（{passage.date or '日期不详'}）{passage.id}")
+        print(textwrap.indent(textwrap.fill(citation.quote, 60), "    "))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    if current_version(settings.index_dir) is None:
+        print("no index yet: building it first", file=sys.stderr)
+        cmd_reindex(args, settings)
+    uvicorn.run("service.app:create_app", factory=True, host=args.host, port=args.port,
+                workers=args.workers, log_level="info")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    embedder = make_embedder(settings.embedder)
+    if args.passages:
+        retriever = eval_index(settings, embedder, args.passages)
+    else:
+        index = load_current(settings.index_dir, embedder.name)
+        retriever = Retriever(index, QueryVectors(embedder, 0), settings.candidates, settings.rrf_k)
+    questions = read_jsonl(args.questions)[: args.limit or None]
+    if args.refusal:
+        return _eval_refusal(retriever, settings, questions, args.json)
+    scores = [score_retrieval(retriever, questions, mode) for mode in modes_for(args.mode)]
+    if args.json:
+        print(_json([s.__dict__ for s in scores]))
+        return 0
+    print(f"{args.questions} ({len(questions)} questions)")
+    print(HEADER)
+    for score in scores:
+        print(score.row())
+    return 0
+
+
+def _eval_refusal(retriever: Retriever, settings: Settings, questions: list, as_json: bool) -> int:  # type: ignore[type-arg]
+    from service.answer import ExtractiveAnswerer
+    from service.refusal_eval import HEADER as REFUSAL_HEADER
+    from service.refusal_eval import score_refusal
+
+    answerer = ExtractiveAnswerer(retriever, settings.refusal_threshold)
+    grid = sorted({round(0.1 * i, 2) for i in range(1, 10)} | {settings.refusal_threshold})
+    rows = [score_refusal(answerer, questions, t) for t in grid]
+    if as_json:
+        print(_json([r.__dict__ for r in rows]))
+        return 0
+    print(f"{len(questions)} questions; configured threshold {settings.refusal_threshold}")
+    print(REFUSAL_HEADER)
+    for row in rows:
+        mark = "  <- configured" if row.threshold == settings.refusal_threshold else ""
+        print(row.row() + mark)
+    return 0
+
+
+def _json(data: object) -> str:
+    import json
+
+    return json.dumps(data, ensure_ascii=False, indent=2)

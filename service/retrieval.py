@@ -1,0 +1,91 @@
+"""Hybrid retrieval: FAISS (dense) and BM25 rankings fused by reciprocal rank."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Literal
+
+import numpy as np
+
+from service.embedding import Embedder
+from service.fusion import reciprocal_rank_fusion
+from service.index_store import LoadedIndex
+from service.models import Hit
+from service.vector_index import search
+
+Mode = Literal["hybrid", "dense", "bm25"]
+MODES: tuple[Mode, ...] = ("hybrid", "dense", "bm25")
+
+
+class QueryVectors:
+    """A bounded LRU cache of query vectors: a repeated question costs no embedding."""
+
+    def __init__(self, embedder: Embedder, size: int) -> None:
+        self.embedder = embedder
+        self.size = size
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+        self.misses = 0
+
+    def get(self, query: str) -> np.ndarray:
+        with self._lock:
+            if query in self._cache:
+                self._cache.move_to_end(query)
+                return self._cache[query]
+        vector = self.embedder.embed_query(query)
+        with self._lock:
+            self.misses += 1
+            self._cache[query] = vector
+            while len(self._cache) > self.size:
+                self._cache.popitem(last=False)
+        return vector
+
+
+class Retriever:
+    def __init__(self, index: LoadedIndex, query_vectors: QueryVectors,
+                 candidates: int = 50, rrf_k: int = 60) -> None:
+        self.index = index
+        self.query_vectors = query_vectors
+        self.candidates = candidates
+        self.rrf_k = rrf_k
+
+    def search(self, query: str, top_k: int = 5, mode: Mode = "hybrid") -> list[Hit]:
+        """The ``top_k`` passages for ``query``, each with fused and component scores."""
+        query_vector = self.query_vectors.get(query) if mode != "bm25" else None
+        dense = search(self.index.vectors, query_vector, self.candidates) if mode != "bm25" else []
+        bm25_scores = self.index.bm25.scores(query)
+        lexical = _top_rows(bm25_scores, self.candidates) if mode != "dense" else []
+        rankings = {"hybrid": [dense, lexical], "dense": [dense], "bm25": [lexical]}[mode]
+        fused = reciprocal_rank_fusion([[row for row, _ in r] for r in rankings], k=self.rrf_k)
+        dense_scores = dict(dense)
+        return [
+            Hit(
+                passage=self.index.passages[row],
+                score=round(score, 6),
+                dense_score=round(self._dense_score(row, dense_scores, query_vector), 6),
+                bm25_score=round(float(bm25_scores[row]), 6),
+            )
+            for row, score in fused[:top_k]
+        ]
+
+    def _dense_score(self, row: int, known: dict[int, float],
+                     query_vector: np.ndarray | None) -> float:
+        if row in known:
+            return known[row]
+        if query_vector is None:
+            return 0.0
+        try:
+            return float(self.index.vectors.reconstruct(row) @ query_vector)
+        except RuntimeError:
+            return 0.0
+
+
+def _top_rows(scores: np.ndarray, k: int) -> list[tuple[int, float]]:
+    positive = int(np.count_nonzero(scores > 0))
+    k = min(k, positive)
+    if k <= 0:
+        return []
+    best = np.argpartition(-scores, k - 1)[:k]
+    best = best[np.argsort(-scores[best], kind="stable")]
+    return [(int(i), float(scores[i])) for i in best]

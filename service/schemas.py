@@ -1,0 +1,119 @@
+"""Pydantic models at the HTTP edge: what /api/v1 accepts and returns."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+MAX_TEXT = 500
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
+
+
+def clean_user_text(value: str) -> str:
+    """Remove control characters and trim; then demand 1..500 characters."""
+    text = unicodedata.normalize("NFC", _CONTROL.sub("", value)).strip()
+    if not text:
+        raise ValueError("must not be empty: type a question of 1–500 characters")
+    if len(text) > MAX_TEXT:
+        raise ValueError(
+            f"is {len(text)} characters long; shorten it to at most {MAX_TEXT} characters"
+        )
+    return text
+
+
+UserText = Annotated[str, Field(strict=True), AfterValidator(clean_user_text)]
+TopK = Annotated[int, Field(strict=True, ge=1, le=20, description="Passages to use, 1–20.")]
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AskRequest(StrictModel):
+    question: UserText = Field(
+        description="The question, 1–500 characters after trimming.",
+        examples=["外籍员工的工作许可和居留能一起办吗？"],
+    )
+    top_k: TopK | None = Field(None, examples=[5])
+
+
+class SearchRequest(StrictModel):
+    query: UserText = Field(
+        description="Search text, 1–500 characters after trimming.",
+        examples=["企业在哪里可以查到惠企政策"],
+    )
+    top_k: TopK | None = Field(None, examples=[5])
+
+
+class CitationOut(BaseModel):
+    marker: int = Field(description="The [n] marker in the answer.", examples=[1])
+    passage_id: str = Field(examples=["jinan-hitech-2023-q3#15"])
+    document_id: str = Field(examples=["jinan-hitech-2023-q3"])
+    title: str = Field(examples=["济南高新区2023年前三季度经济运行与高质量发展综述"])
+    text: str = Field(description="The whole cited passage.", examples=["在济南高新区“涉外服务专区”……"])
+    start: int = Field(description="Passage start offset in the cleaned document.")
+    end: int = Field(description="Passage end offset in the cleaned document.")
+    score: float = Field(description="Fused retrieval score of the passage.")
+    quote: str = Field(description="The sentence(s) the answer copied, verbatim.",
+                       examples=["还完成了外籍员工“工作居留一件事”的联办。"])
+    quote_start: int = Field(description="Quote start offset in the cleaned document.")
+    quote_end: int = Field(description="Quote end offset in the cleaned document.")
+    heading: str = Field("", description="Section heading of the passage.", examples=["建设“开放新门户”"])
+    source: str | None = Field(None, examples=["济南高新区工作报道（由 PDF 版面提取的文本）"])
+    date: str | None = Field(None, examples=["2023-11"])
+
+
+class AskResponse(BaseModel):
+    answer: str = Field(description="Short answer; every sentence ends with its [n] markers.",
+                        examples=["在济南高新区“涉外服务专区”，……还完成了外籍员工“工作居留一件事”的联办。[1]"])
+    found: bool = Field(description="False when the policy texts do not cover the question.")
+    citations: list[CitationOut]
+    took_ms: float = Field(examples=[42.0])
+
+
+class SearchResult(BaseModel):
+    passage_id: str = Field(examples=["jinan-hitech-2023-q3#11"])
+    document_id: str = Field(examples=["jinan-hitech-2023-q3"])
+    title: str = Field(examples=["济南高新区2023年前三季度经济运行与高质量发展综述"])
+    text: str = Field(examples=["为了更好地服务企业发展，济南高新区还将惠企政策全部纳入线上“泉惠企”平台……"])
+    start: int
+    end: int
+    score: float = Field(description="Reciprocal-rank-fusion score.")
+    dense_score: float = Field(description="Cosine similarity of question and passage.")
+    bm25_score: float = Field(description="BM25 score over jieba tokens.")
+    heading: str = ""
+    source: str | None = None
+    date: str | None = None
+
+
+class SearchResponse(BaseModel):
+    results: list[SearchResult]
+    took_ms: float
+
+
+class DocumentOut(BaseModel):
+    document_id: str = Field(examples=["jinan-hitech-2023-q3"])
+    title: str = Field(examples=["济南高新区2023年前三季度经济运行与高质量发展综述"])
+    source: str = Field(examples=["济南高新区工作报道（由 PDF 版面提取的文本）"])
+    date: str = Field(examples=["2023-11"])
+    passages: int = Field(examples=[18])
+    sha256: str
+
+
+class DocumentsResponse(BaseModel):
+    documents: list[DocumentOut]
+
+
+class ReadyResponse(BaseModel):
+    status: str = Field(examples=["ready"])
+    passages: int = Field(examples=[31])
+    index_version: str = Field(examples=["20261129T023305145184Z-8132e9"])
+
+
+class ErrorResponse(BaseModel):
+    error: str = Field(description="What went wrong and what to do.",
+                       examples=["question: must not be empty: type a question of 1–500 characters"])
+    status: int = Field(examples=[422])

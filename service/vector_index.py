@@ -1,0 +1,73 @@
+"""FAISS inner-product search over normalised passage vectors; the index type follows the size."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+
+FLAT_MAX = 200_000
+FILE_NAME = "vectors.faiss"
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    """Which FAISS index to build, recorded in the manifest."""
+
+    kind: str  # "flat" | "ivf-sq8"
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def choose_spec(count: int) -> IndexSpec:
+    """Exact search while it is cheap; an IVF index with 8-bit codes beyond ``FLAT_MAX``."""
+    if count <= FLAT_MAX:
+        return IndexSpec("flat")
+    nlist = int(min(65536, max(1024, 4 * np.sqrt(count))))
+    return IndexSpec("ivf-sq8", {"nlist": nlist, "nprobe": 32})
+
+
+def build_index(vectors: np.ndarray, spec: IndexSpec) -> faiss.Index:
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    dim = vectors.shape[1]
+    if spec.kind == "flat":
+        index = faiss.IndexFlatIP(dim)
+    elif spec.kind == "ivf-sq8":
+        quantizer = faiss.IndexFlatIP(dim)
+        index = faiss.IndexIVFScalarQuantizer(
+            quantizer, dim, spec.params["nlist"], faiss.ScalarQuantizer.QT_8bit,
+            faiss.METRIC_INNER_PRODUCT,
+        )
+        sample = vectors[np.random.default_rng(0).permutation(len(vectors))[: 64 * spec.params["nlist"]]]
+        index.train(sample)
+        index.nprobe = spec.params["nprobe"]
+    else:
+        raise ValueError(f"unknown index kind {spec.kind!r}; use 'flat' or 'ivf-sq8'")
+    index.add(vectors)
+    return index
+
+
+def save_index(index: faiss.Index, folder: Path) -> None:
+    faiss.write_index(index, str(folder / FILE_NAME))
+
+
+def load_index(folder: Path, spec: IndexSpec) -> faiss.Index:
+    """Read the index memory-mapped where FAISS supports it, so workers share pages."""
+    path = str(folder / FILE_NAME)
+    try:
+        index = faiss.read_index(path, faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
+    except RuntimeError:
+        index = faiss.read_index(path)
+    if spec.kind == "ivf-sq8":
+        faiss.extract_index_ivf(index).nprobe = spec.params["nprobe"]
+    return index
+
+
+def search(index: faiss.Index, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+    if index.ntotal == 0:
+        return []
+    k = min(k, index.ntotal)
+    scores, rows = index.search(np.asarray(query_vector, dtype=np.float32).reshape(1, -1), k)
+    return [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
