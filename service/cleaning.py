@@ -59,25 +59,30 @@ def _reflow(lines: list[str]) -> list[str]:
     """Group raw lines into paragraphs (headings are paragraphs of their own)."""
     paragraphs: list[str] = []
     current = ""
+    current_indented = False
     blank_before = True
     for line in lines:
         if not line.strip():
             blank_before = True
             continue
-        if current and _starts_new_paragraph(current, line, blank_before):
+        heading_like = not current_indented and is_heading(current)
+        if current and _starts_new_paragraph(current, heading_like, line, blank_before):
             paragraphs.append(current)
             current = ""
-        current = current + line.strip() if current else line.strip()
+        if not current:
+            current_indented = _indented(line)
+        current += line.strip()
         blank_before = False
     if current:
         paragraphs.append(current)
     return paragraphs
 
 
-def _starts_new_paragraph(current: str, line: str, blank_before: bool) -> bool:
-    if _ends_clause(current) or is_heading(current) and blank_before:
+def _starts_new_paragraph(current: str, heading_like: bool, line: str, blank_before: bool) -> bool:
+    """PDF text breaks lines anywhere; a paragraph ends only after a full stop or a heading."""
+    if _ends_clause(current) or heading_like and blank_before:
         return blank_before or _indented(line) or is_heading(line)
-    return _indented(line) and _ends_clause(current)
+    return False
 
 
 def _indented(line: str) -> bool:

@@ -84,7 +84,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         retriever = eval_index(settings, embedder, args.passages)
     else:
         index = load_current(settings.index_dir, embedder.name)
-        retriever = Retriever(index, QueryVectors(embedder, 0), settings.candidates, settings.rrf_k)
+        retriever = Retriever.from_settings(index, QueryVectors(embedder, 100_000), settings)
     questions = read_jsonl(args.questions)[: args.limit or None]
     if args.refusal:
         return _eval_refusal(retriever, settings, questions, args.json)
@@ -103,9 +103,10 @@ def _eval_refusal(retriever: Retriever, settings: Settings, questions: list, as_
     from service.answer import ExtractiveAnswerer
     from service.refusal_eval import HEADER as REFUSAL_HEADER
     from service.refusal_eval import score_refusal
+    from service.serving import refusal_policy
 
-    answerer = ExtractiveAnswerer(retriever, settings.refusal_threshold)
-    grid = sorted({round(0.1 * i, 2) for i in range(1, 10)} | {settings.refusal_threshold})
+    answerer = ExtractiveAnswerer(retriever, refusal_policy(settings))
+    grid = sorted({round(0.1 * i, 2) for i in range(0, 10)} | {settings.refusal_threshold})
     rows = [score_refusal(answerer, questions, t) for t in grid]
     if as_json:
         print(_json([r.__dict__ for r in rows]))

@@ -53,7 +53,7 @@ def eval_index(settings: Settings, embedder: Embedder, passages_file: Path) -> R
     if current_version(eval_settings.index_dir) is None:
         reindex(eval_settings, embedder, wait=True)
     index = load_current(eval_settings.index_dir, embedder.name)
-    return Retriever(index, QueryVectors(embedder, 0), settings.candidates, settings.rrf_k)
+    return Retriever.from_settings(index, QueryVectors(embedder, 100_000), settings)
 
 
 def gold_matcher(question: dict[str, Any]) -> Callable[[Hit], bool]:

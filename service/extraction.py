@@ -17,7 +17,7 @@ from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from service.errors import BadRequest, ServiceError, UnsupportedMedia, Unprocessable
+from service.errors import BadRequest, ServiceError, Unprocessable, UnsupportedMedia
 from service.pdf_text import pdf_text
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx")
@@ -59,7 +59,9 @@ _INVISIBLE = ("Cc", "Cf", "Cs")  # control, format (e.g. bidi overrides), lone s
 def safe_filename(name: str) -> str:
     """The base name of ``name`` with control characters, path parts and leading dots removed."""
     visible = "".join(
-        ch for ch in unicodedata.normalize("NFC", name) if unicodedata.category(ch) not in _INVISIBLE
+        ch
+        for ch in unicodedata.normalize("NFC", name)
+        if unicodedata.category(ch) not in _INVISIBLE
     )
     base = visible.replace("\\", "/").rsplit("/", 1)[-1]
     base = _RESERVED.sub("", base).lstrip(". ").rstrip(". ")
@@ -82,7 +84,11 @@ def _truncate(name: str) -> str:
 
 # ---- character encodings ------------------------------------------------------------------
 
-_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
 _CHINESE_CODECS = ("gb18030", "cp950")  # GB18030 first: it wins ties, mainland files are GBK
 _SCORE_SAMPLE = 4000
 
@@ -126,9 +132,7 @@ def _commonness(text: str, codec: str) -> float:
     """Share of characters that are ASCII, CJK punctuation or common in that codec's script."""
     sample = text[:_SCORE_SAMPLE]
     common = _is_common_simplified if codec == "gb18030" else _is_common_traditional
-    return sum(ch.isascii() or _is_cjk_punctuation(ch) or common(ch) for ch in sample) / len(
-        sample
-    )
+    return sum(ch.isascii() or _is_cjk_punctuation(ch) or common(ch) for ch in sample) / len(sample)
 
 
 def _is_cjk_punctuation(ch: str) -> bool:

@@ -21,3 +21,28 @@ def reciprocal_rank_fusion(
         for rank, row in enumerate(ranking, start=1):
             fused[row] = fused.get(row, 0.0) + weight / (k + rank)
     return sorted(fused.items(), key=lambda item: -item[1])
+
+
+def score_mix(dense: dict[int, float], lexical: dict[int, float],
+              dense_weight: float) -> list[tuple[int, float]]:
+    """Convex mix of min-max normalised dense and BM25 scores over the union of candidates.
+
+    Rows missing from one side count as that side's minimum. Unlike RRF this keeps
+    how far ahead the best BM25 match is, which matters when one signal is much
+    stronger than the other (e5-small on short Chinese questions).
+    """
+    if not 0 <= dense_weight <= 1:
+        raise ValueError(f"dense_weight must be within 0..1, got {dense_weight}")
+    rows = list(dict.fromkeys([*dense, *lexical]))
+    dense_norm = _min_max(dense, rows)
+    lexical_norm = _min_max(lexical, rows)
+    fused = {r: dense_weight * dense_norm[r] + (1 - dense_weight) * lexical_norm[r] for r in rows}
+    return sorted(fused.items(), key=lambda item: -item[1])
+
+
+def _min_max(scores: dict[int, float], rows: list[int]) -> dict[int, float]:
+    if not scores:
+        return {r: 0.0 for r in rows}
+    low, high = min(scores.values()), max(scores.values())
+    span = high - low or 1.0
+    return {r: (scores[r] - low) / span if r in scores else 0.0 for r in rows}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -69,9 +70,15 @@ def reindex(settings: Settings, embedder: Embedder, *, wait: bool = False,
             progress: bool = True, on_progress: Progress | None = None) -> BuildResult:
     """Build a new version from ``settings.corpus_dir`` and switch CURRENT to it."""
     with build_lock(settings.index_dir, wait=wait):
-        remove_stale_builds(settings.index_dir)
-        documents = load_corpus(settings.corpus_dir)
-        return build_version(settings, embedder, documents, progress, on_progress)
+        return rebuild(settings, embedder, progress=progress, on_progress=on_progress)
+
+
+def rebuild(settings: Settings, embedder: Embedder, *, progress: bool = True,
+            on_progress: Progress | None = None) -> BuildResult:
+    """``reindex`` for a caller that already holds the build lock (uploads, background jobs)."""
+    remove_stale_builds(settings.index_dir)
+    documents = load_corpus(settings.corpus_dir)
+    return build_version(settings, embedder, documents, progress, on_progress)
 
 
 def build_version(settings: Settings, embedder: Embedder, documents: list[Document],
@@ -85,19 +92,23 @@ def build_version(settings: Settings, embedder: Embedder, documents: list[Docume
         raise ServiceError(f"the corpus in {str(settings.corpus_dir)!r} has no text to index; "
                            "add policy documents first", status=422)
     report("chunked", len(passages), len(passages))
-    texts = [embedding_text(p) for p in passages]
-    cache = PassageVectorCache(settings.data_dir / "embedding_cache.sqlite")
-    vectors, embedded = cache.embed(embedder, texts, settings.embed_batch_size, progress)
-    report("embedded", len(passages), len(passages))
     version = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ") + "-" + uuid.uuid4().hex[:6]
     folder = settings.index_dir / f".build-{version}"
-    folder.mkdir(parents=True)
-    spec = choose_spec(len(passages))
-    save_index(build_index(vectors, spec), folder)
-    build_bm25(texts).save(folder)
-    write_passages(folder, passages)
-    manifest = _manifest(version, settings, embedder, spec, documents, passages)
-    (folder / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), "utf-8")
+    folder.mkdir(parents=True)  # before embedding: a build killed mid-way leaves it behind
+    try:
+        texts = [embedding_text(p) for p in passages]
+        cache = PassageVectorCache(settings.data_dir / "embedding_cache.sqlite")
+        vectors, embedded = cache.embed(embedder, texts, settings.embed_batch_size, progress)
+        report("embedded", len(passages), len(passages))
+        spec = choose_spec(len(passages))
+        save_index(build_index(vectors, spec), folder)
+        build_bm25(texts).save(folder)
+        write_passages(folder, passages)
+        manifest = _manifest(version, settings, embedder, spec, documents, passages)
+        (folder / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), "utf-8")
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     publish(settings.index_dir, folder, version, settings.keep_versions)
     report("published", len(passages), len(passages))
     return BuildResult(version, len(documents), len(passages), embedded,

@@ -101,9 +101,7 @@ def _running_keys(page_lines: list[list[str]]) -> set[str]:
     """Keys of edge lines that appear on more than half of the pages (needs two pages or more)."""
     if len(page_lines) < 2:
         return set()
-    counts = Counter(
-        key for lines in page_lines for key in {_key(lines[i]) for i in _edge(lines)}
-    )
+    counts = Counter(key for lines in page_lines for key in {_key(lines[i]) for i in _edge(lines)})
     needed = len(page_lines) // 2 + 1
     return {key for key, pages in counts.items() if pages >= needed}
 

@@ -27,7 +27,7 @@ HEADER = f"{'threshold':>9} {'precision':>9} {'recall':>7} {'false_refusal':>13}
 
 def score_refusal(answerer: ExtractiveAnswerer, questions: list[dict[str, Any]],
                   threshold: float) -> RefusalScores:
-    answerer.threshold = threshold
+    answerer.policy.threshold = threshold
     refused = [(not answerer.answer(q["question"]).found, bool(q["answerable"])) for q in questions]
     true_refusals = sum(1 for r, a in refused if r and not a)
     refusals = sum(1 for r, _ in refused if r)

@@ -9,9 +9,10 @@ from typing import Literal
 import numpy as np
 
 from service.embedding import Embedder
-from service.fusion import reciprocal_rank_fusion
+from service.fusion import reciprocal_rank_fusion, score_mix
 from service.index_store import LoadedIndex
 from service.models import Hit
+from service.settings import Settings
 from service.vector_index import search
 
 Mode = Literal["hybrid", "dense", "bm25"]
@@ -43,31 +44,49 @@ class QueryVectors:
 
 
 class Retriever:
-    def __init__(self, index: LoadedIndex, query_vectors: QueryVectors,
-                 candidates: int = 50, rrf_k: int = 60) -> None:
+    """Dense (FAISS) and BM25 candidates, fused by RRF or by a normalised score mix."""
+
+    def __init__(self, index: LoadedIndex, query_vectors: QueryVectors, candidates: int = 50,
+                 rrf_k: int = 60, weights: tuple[float, float] = (1.0, 1.0),
+                 fusion: str = "rrf", mix_dense_weight: float = 0.5) -> None:
         self.index = index
         self.query_vectors = query_vectors
         self.candidates = candidates
         self.rrf_k = rrf_k
+        self.weights = weights  # (dense, bm25) for RRF
+        self.fusion = fusion
+        self.mix_dense_weight = mix_dense_weight
+
+    @classmethod
+    def from_settings(cls, index: LoadedIndex, query_vectors: QueryVectors,
+                      settings: Settings) -> Retriever:
+        return cls(index, query_vectors, settings.candidates, settings.rrf_k,
+                   (settings.dense_weight, settings.bm25_weight), settings.fusion,
+                   settings.mix_dense_weight)
 
     def search(self, query: str, top_k: int = 5, mode: Mode = "hybrid") -> list[Hit]:
         """The ``top_k`` passages for ``query``, each with fused and component scores."""
         query_vector = self.query_vectors.get(query) if mode != "bm25" else None
-        dense = search(self.index.vectors, query_vector, self.candidates) if mode != "bm25" else []
+        dense = dict(search(self.index.vectors, query_vector, self.candidates)) if mode != "bm25" else {}
         bm25_scores = self.index.bm25.scores(query)
-        lexical = _top_rows(bm25_scores, self.candidates) if mode != "dense" else []
-        rankings = {"hybrid": [dense, lexical], "dense": [dense], "bm25": [lexical]}[mode]
-        fused = reciprocal_rank_fusion([[row for row, _ in r] for r in rankings], k=self.rrf_k)
-        dense_scores = dict(dense)
+        lexical = dict(_top_rows(bm25_scores, self.candidates)) if mode != "dense" else {}
+        rows = list(dict.fromkeys([*dense, *lexical]))
+        dense_all = {r: self._dense_score(r, dense, query_vector) for r in rows}
+        fused = self._fuse(dense, lexical, dense_all, bm25_scores, mode)
         return [
-            Hit(
-                passage=self.index.passages[row],
-                score=round(score, 6),
-                dense_score=round(self._dense_score(row, dense_scores, query_vector), 6),
-                bm25_score=round(float(bm25_scores[row]), 6),
-            )
+            Hit(passage=self.index.passages[row], score=round(score, 6),
+                dense_score=round(dense_all[row], 6), bm25_score=round(float(bm25_scores[row]), 6))
             for row, score in fused[:top_k]
         ]
+
+    def _fuse(self, dense: dict[int, float], lexical: dict[int, float],
+              dense_all: dict[int, float], bm25_scores: np.ndarray,
+              mode: Mode) -> list[tuple[int, float]]:
+        if mode != "hybrid" or self.fusion == "rrf":
+            rankings = [list(dense), list(lexical)]
+            return reciprocal_rank_fusion(rankings, k=self.rrf_k, weights=list(self.weights))
+        bm25_all = {r: float(bm25_scores[r]) for r in dense_all}
+        return score_mix(dense_all, bm25_all, self.mix_dense_weight)
 
     def _dense_score(self, row: int, known: dict[int, float],
                      query_vector: np.ndarray | None) -> float:

@@ -6,7 +6,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from service.answer import Answerer, ExtractiveAnswerer
+from service.answer import Answerer, ExtractiveAnswerer, RefusalPolicy
 from service.embedding import Embedder
 from service.errors import NotReady, ServiceError
 from service.index_store import current_version, load_version
@@ -27,6 +27,11 @@ class Snapshot:
     @property
     def index(self):  # type: ignore[no-untyped-def]
         return self.retriever.index
+
+
+def refusal_policy(settings: Settings) -> RefusalPolicy:
+    return RefusalPolicy(settings.refusal_threshold, settings.refusal_dense_weight,
+                         settings.refusal_dense_center)
 
 
 class IndexHolder:
@@ -73,8 +78,7 @@ class IndexHolder:
 
     def _load(self, version: str) -> Snapshot:
         index = load_version(self.settings.index_dir, version, self.embedder.name)
-        retriever = Retriever(index, self.query_vectors, self.settings.candidates,
-                              self.settings.rrf_k)
-        answerer = ExtractiveAnswerer(retriever, self.settings.refusal_threshold,
+        retriever = Retriever.from_settings(index, self.query_vectors, self.settings)
+        answerer = ExtractiveAnswerer(retriever, refusal_policy(self.settings),
                                       self.settings.answer_max_chars)
         return Snapshot(version, retriever, answerer)

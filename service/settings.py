@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -27,10 +28,22 @@ class Settings(BaseSettings):
     chunk_size: int = Field(320, ge=80, le=2000, description="Target passage length (chars).")
     chunk_overlap: int = Field(40, ge=0, le=400, description="Overlap between passages (chars).")
     top_k: int = Field(5, ge=1, le=20, description="Passages retrieved per question by default.")
+    fusion: Literal["rrf", "mix"] = Field(
+        "mix", description="`mix`: normalised score mix; `rrf`: reciprocal rank fusion."
+    )
+    mix_dense_weight: float = Field(0.5, ge=0, le=1, description="Dense share of the `mix`.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
+    dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in fusion.")
+    bm25_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in fusion.")
     candidates: int = Field(50, ge=5, le=1000, description="Candidates per ranking before fusion.")
     refusal_threshold: float = Field(
-        0.5, description="Minimum share of the question the best sentence must cover."
+        0.5, description="Minimum evidence (question coverage + dense bonus) for an answer."
+    )
+    refusal_dense_weight: float = Field(
+        10.0, description="Weight of the best dense score in the evidence (e5 scale)."
+    )
+    refusal_dense_center: float = Field(
+        0.85, description="Dense score that adds nothing to the evidence (e5 scale)."
     )
     answer_max_chars: int = Field(300, ge=50, le=2000, description="Answer length budget.")
     query_cache_size: int = Field(1024, ge=0, description="Query vectors kept in the LRU cache.")

@@ -43,7 +43,8 @@ class Facet:
     def __post_init__(self) -> None:
         index = _build_index(self.name, self.tags)
         object.__setattr__(self, "index", index)
-        object.__setattr__(self, "keys_longest_first", tuple(sorted(index, key=_longest_first)))
+        longest_first = sorted(index, key=lambda key: (-len(key), key))
+        object.__setattr__(self, "keys_longest_first", tuple(longest_first))
 
 
 @dataclass(frozen=True)
@@ -74,9 +75,9 @@ def load_taxonomy(path: Path | str | None = None) -> Taxonomy:
 def tag_text(text: str, taxonomy: Taxonomy) -> Tags:
     """Tags found in ``text``, per facet, in taxonomy order; facets without tags are left out.
 
-    Within a facet the longest terms match first, and a term inside an already matched span
-    does not fire: "生物医药" triggers its tag once, not again as "医药". Facets match
-    independently, so one word may tag an industry and a need.
+    Within a facet the longest terms match first (ties in code point order), and a term
+    inside an already matched span does not fire: "生物医药" triggers its tag once, not
+    again as "医药". Facets match independently, so one word may tag an industry and a need.
     """
     normalized = _normalize(text)
     tags: Tags = {}
@@ -148,10 +149,6 @@ def _build_index(facet: str, tags: tuple[Tag, ...]) -> dict[str, tuple[str, str]
                     f"term {term!r} belongs to both {owner!r} and {tag.name!r} in facet {facet!r}"
                 )
     return index
-
-
-def _longest_first(key: str) -> tuple[int, str]:
-    return (-len(key), key)
 
 
 def _normalize(text: str) -> str:

@@ -38,7 +38,14 @@ TRADITIONAL_PARAGRAPH = (
     "第五條　對經認定的瞪羚企業，按照其上一年度研發費用的百分之十給予補貼，最高不超過一百萬元。"
 )
 # Text of the page chrome make_html adds; none of it may reach the extracted text.
-HTML_BOILERPLATE = ("网站首页", "政务公开导航", "版权所有济南高新区", "请启用脚本", "var tracker", "color:red")
+HTML_BOILERPLATE = (
+    "网站首页",
+    "政务公开导航",
+    "版权所有济南高新区",
+    "请启用脚本",
+    "var tracker",
+    "color:red",
+)
 
 Block = str | list[list[str]]  # a paragraph ("# " marks a heading) or a table's rows
 
@@ -93,7 +100,10 @@ def make_image_only_pdf(pages: int = 1) -> bytes:
 
 
 def make_encrypted_pdf(paragraphs: list[str], *, user_password: str = "secret") -> bytes:
-    """RC4-128 encryption (needs no `cryptography`); an empty user password only sets an owner one."""
+    """RC4-128 encryption, which needs no `cryptography` package.
+
+    An empty ``user_password`` makes a PDF anyone can open but only the owner may edit.
+    """
     writer = PdfWriter(clone_from=io.BytesIO(make_pdf(paragraphs)))
     writer.encrypt(user_password=user_password, owner_password="owner", algorithm="RC4-128")
     buffer = io.BytesIO()
@@ -102,7 +112,10 @@ def make_encrypted_pdf(paragraphs: list[str], *, user_password: str = "secret") 
 
 
 def make_corrupt_pdf(kind: str = "truncated") -> bytes:
-    """``truncated``: the first half of a real PDF; ``random``: noise; ``header``: %PDF then noise."""
+    """Bytes named like a PDF that are not one.
+
+    ``truncated``: the first half of a real PDF; ``random``: noise; ``header``: %PDF then noise.
+    """
     noise = random.Random(7).randbytes(2000)
     if kind == "truncated":
         whole = make_pdf(POLICY_PARAGRAPHS)
@@ -145,7 +158,9 @@ def make_html(
     With ``boilerplate`` the page also has a header, nav, footer, script, style and noscript
     whose text is in ``HTML_BOILERPLATE``.
     """
-    head = _charset_tag(charset, declare) + (f"<title>{html.escape(title)}</title>" if title else "")
+    head = _charset_tag(charset, declare) + (
+        f"<title>{html.escape(title)}</title>" if title else ""
+    )
     body = "\n".join(_html_block(block) for block in blocks)
     if boilerplate:
         head += "<style>p.note { color:red }</style><script>var tracker = '<p>x</p>';</script>"
@@ -200,8 +215,8 @@ def _wrap(text: str, width: float) -> list[str]:
 
 def _add_docx_table(document: DocxDocument, rows: list[list[str]]) -> None:
     table = document.add_table(rows=len(rows), cols=max(len(row) for row in rows))
-    for cells, row in zip(table.rows, rows):
-        for cell, text in zip(cells.cells, row):
+    for table_row, row in zip(table.rows, rows, strict=True):
+        for cell, text in zip(table_row.cells, row, strict=False):  # short rows leave cells empty
             cell.text = text
 
 

@@ -1,0 +1,97 @@
+"""Users' thumbs up / down on answers, kept in a small SQLite database.
+
+Each call opens its own connection (closed with ``contextlib.closing``), so the store is
+safe to share between the threads that serve requests. The table is created on first use.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from contextlib import closing
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS feedback (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    created TEXT NOT NULL,
+    question TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    passage_ids TEXT NOT NULL,
+    helpful INTEGER NOT NULL CHECK (helpful IN (0, 1)),
+    comment TEXT NOT NULL DEFAULT ''
+)
+"""
+COLUMNS = "id, created, question, answer, passage_ids, helpful, comment"
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """One judgement of one answer; ``id`` and ``created`` are set by the store."""
+
+    question: str
+    answer: str
+    passage_ids: tuple[str, ...]
+    helpful: bool
+    comment: str = ""
+    id: int | None = None
+    created: str = ""
+
+
+class FeedbackStore:
+    """Feedback rows in the SQLite file ``path``; folder and table appear on first use."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._ready = False
+        self._lock = threading.Lock()
+
+    def add(self, feedback: Feedback) -> int:
+        """Store ``feedback`` and return its id."""
+        created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        row = (created, feedback.question, feedback.answer,
+               json.dumps(list(feedback.passage_ids), ensure_ascii=False),
+               int(feedback.helpful), feedback.comment)
+        with closing(self._connect()) as connection, connection:
+            cursor = connection.execute(
+                "INSERT INTO feedback (created, question, answer, passage_ids, helpful, comment)"
+                " VALUES (?, ?, ?, ?, ?, ?)", row)
+            return int(cursor.lastrowid or 0)
+
+    def count(self) -> int:
+        with closing(self._connect()) as connection:
+            return int(connection.execute("SELECT COUNT(*) FROM feedback").fetchone()[0])
+
+    def recent(self, limit: int, offset: int = 0) -> list[Feedback]:
+        """Newest first."""
+        if limit < 1 or offset < 0:
+            raise ValueError(f"need limit >= 1 and offset >= 0, got {limit=} {offset=}")
+        with closing(self._connect()) as connection:
+            rows = connection.execute(
+                f"SELECT {COLUMNS} FROM feedback ORDER BY id DESC LIMIT ? OFFSET ?",
+                (limit, offset)).fetchall()
+        return [_from_row(row) for row in rows]
+
+    def _connect(self) -> sqlite3.Connection:
+        if not self._ready:
+            self._create()
+        return sqlite3.connect(self.path, timeout=10)
+
+    def _create(self) -> None:
+        with self._lock:
+            if self._ready:
+                return
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with closing(sqlite3.connect(self.path, timeout=10)) as connection, connection:
+                connection.execute(SCHEMA)
+            self._ready = True
+
+
+def _from_row(row: tuple[Any, ...]) -> Feedback:
+    row_id, created, question, answer, passage_ids, helpful, comment = row
+    return Feedback(question=question, answer=answer, passage_ids=tuple(json.loads(passage_ids)),
+                    helpful=bool(helpful), comment=comment, id=row_id, created=created)

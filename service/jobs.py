@@ -1,0 +1,95 @@
+"""Reindex jobs that rebuild the index in a background thread and report their progress.
+
+The build lock is taken when a job starts, in the caller's thread, so a second reindex is
+refused at once (409); the job's thread releases it when the build ends. Jobs live in the
+memory of the process that started them: with several workers, ask the same worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from service.embedding import Embedder
+from service.errors import NotFound, ServiceError
+from service.indexing import BuildResult, build_lock, rebuild
+from service.settings import Settings
+
+log = logging.getLogger("policybot")
+
+Status = Literal["running", "done", "failed"]
+KEEP_JOBS = 50
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    status: Status = "running"
+    stage: str = "starting"  # then "chunked", "embedded", "published" (from indexing)
+    done: int = 0
+    total: int = 0
+    result: BuildResult | None = None
+    error: str | None = None
+
+
+class ReindexJobs:
+    """The reindex jobs this process started, newest last (the oldest are forgotten)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._jobs: dict[str, Job] = {}
+        self._lock = threading.Lock()
+
+    def start(self, embedder: Embedder, on_finished: Callable[[], None]) -> Job:
+        """Start a rebuild from the corpus folder; ``Conflict`` if a build is running."""
+        lock = ExitStack()
+        lock.enter_context(build_lock(self.settings.index_dir))
+        job = Job(id=uuid.uuid4().hex[:12])
+        with self._lock:
+            self._jobs[job.id] = job
+            for old in list(self._jobs)[:-KEEP_JOBS]:
+                del self._jobs[old]
+        thread = threading.Thread(target=self._run, args=(job.id, embedder, lock, on_finished),
+                                  name=f"reindex-{job.id}", daemon=True)
+        try:
+            thread.start()
+        except BaseException:
+            lock.close()
+            raise
+        return job
+
+    def get(self, job_id: str) -> Job:
+        with self._lock:
+            job = self._jobs.get(job_id)
+        if job is None:
+            raise NotFound(f"no reindex job {job_id!r} in this process; POST /api/v1/reindex "
+                           "starts one and returns its id")
+        return job
+
+    def _run(self, job_id: str, embedder: Embedder, lock: ExitStack,
+             on_finished: Callable[[], None]) -> None:
+        def progress(stage: str, done: int, total: int) -> None:
+            self._update(job_id, stage=stage, done=done, total=total)
+
+        changes: dict[str, object]
+        try:
+            with lock:
+                result = rebuild(self.settings, embedder, progress=False, on_progress=progress)
+            on_finished()  # this worker serves the new version before the job says "done"
+            changes = {"status": "done", "result": result}
+        except ServiceError as exc:
+            changes = {"status": "failed", "error": exc.message}
+        except Exception as exc:  # a background thread has nobody else to report to
+            log.exception("reindex job %s failed", job_id)
+            changes = {"status": "failed", "error": f"internal error: {exc}"}
+        self._update(job_id, **changes)
+
+    def _update(self, job_id: str, **changes: object) -> None:
+        with self._lock:
+            if job_id in self._jobs:
+                self._jobs[job_id] = replace(self._jobs[job_id], **changes)  # type: ignore[arg-type]

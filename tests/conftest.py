@@ -1,0 +1,65 @@
+"""Shared fixtures: the real default embedder and a real small index built in tmp dirs."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service.app import create_app
+from service.embedding import Embedder, make_embedder
+from service.indexing import reindex
+from service.settings import DEFAULT_EMBEDDER, Settings
+
+REPO = Path(__file__).resolve().parent.parent
+SEED_CORPUS = REPO / "corpus"
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    """The bundled multilingual-e5-small, loaded once for the whole run."""
+    return make_embedder(DEFAULT_EMBEDDER)
+
+
+def make_settings(root: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "corpus_dir": root / "corpus", "index_dir": root / "index", "data_dir": root / "data",
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def seed_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Settings:
+    """The bundled seed corpus, indexed once per run (read-only for tests)."""
+    root = tmp_path_factory.mktemp("seed")
+    shutil.copytree(SEED_CORPUS, root / "corpus")
+    settings = make_settings(root)
+    reindex(settings, embedder, progress=False)
+    return settings
+
+
+@pytest.fixture()
+def settings(tmp_path: Path, seed_index: Settings) -> Settings:
+    """A private copy of the seed corpus and index that a test may change."""
+    shutil.copytree(seed_index.corpus_dir, tmp_path / "corpus")
+    shutil.copytree(seed_index.index_dir, tmp_path / "index")
+    shutil.copytree(seed_index.data_dir, tmp_path / "data")
+    return make_settings(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def seed_client(seed_index: Settings, embedder: Embedder) -> Iterator[TestClient]:
+    """The real app over the seed index, for read-only API tests."""
+    with TestClient(create_app(seed_index, embedder=embedder)) as client:
+        yield client
+
+
+@pytest.fixture()
+def client(settings: Settings, embedder: Embedder) -> Iterator[TestClient]:
+    """The real app over a private copy of the seed index."""
+    with TestClient(create_app(settings, embedder=embedder)) as test_client:
+        yield test_client

@@ -1,0 +1,419 @@
+/* 济南高新区政策问答: the chat page.
+ *
+ * Every piece of text from users or the server (questions, answers, passages, errors) is
+ * put into the page with textContent / append(string); nothing is parsed as HTML.
+ */
+(function () {
+  "use strict";
+
+  const ASK_URL = "/api/v1/ask";
+  const FEEDBACK_URL = "/api/v1/feedback";
+  const TIMEOUT_MS = 45000;
+  const MARKER = /\[(\d{1,3})\]/g;
+  const HELP_TEXT =
+    "需要人工帮助：请联系济南高新区“泉惠企”企业服务站，或找“首席政策官”团队一对一解答；" +
+    "也可以在线上“泉惠企”平台查询全部惠企政策。";
+
+  const form = document.getElementById("ask-form");
+  const input = document.getElementById("question");
+  const sendButton = document.getElementById("send");
+  const counter = document.getElementById("question-count");
+  const hint = document.getElementById("question-hint");
+  const conversation = document.getElementById("conversation");
+  const dialog = document.getElementById("passage-dialog");
+  const maxChars = Number(input.dataset.max) || 500;
+  const defaultHint = hint.textContent;
+  let pending = false;
+  let dialogOpener = null;
+
+  /* ---------- small DOM helpers ---------- */
+
+  function el(tag, props, children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(props || {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (key === "class") node.className = value;
+      else if (key === "text") node.textContent = value;
+      else if (key === "onclick") node.addEventListener("click", value);
+      else node.setAttribute(key, value === true ? "" : String(value));
+    }
+    for (const child of [].concat(children || [])) {
+      if (child !== null && child !== undefined) node.append(child);
+    }
+    return node;
+  }
+
+  function charCount(text) {
+    return Array.from(text).length;
+  }
+
+  /* ---------- composer ---------- */
+
+  function updateComposer() {
+    const count = charCount(input.value.trim());
+    const over = count - maxChars;
+    counter.textContent = count + "/" + maxChars;
+    counter.classList.toggle("composer__count--over", over > 0);
+    input.setAttribute("aria-invalid", over > 0 ? "true" : "false");
+    hint.textContent = over > 0 ? "已超出 " + over + " 字，请精简到 " + maxChars + " 字以内" : defaultHint;
+    hint.classList.toggle("composer__hint--error", over > 0);
+    sendButton.disabled = pending || count === 0;
+  }
+
+  function submitFromComposer() {
+    const question = input.value.trim();
+    if (!question) {
+      hint.textContent = "请先输入问题";
+      hint.classList.add("composer__hint--error");
+      input.focus();
+      return;
+    }
+    if (pending) return;
+    input.value = "";
+    updateComposer();
+    ask(question, null);
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    submitFromComposer();
+  });
+
+  input.addEventListener("input", updateComposer);
+
+  input.addEventListener("keydown", function (event) {
+    // isComposing / 229: Enter that confirms a Chinese IME candidate must not send.
+    if (event.key !== "Enter" || event.shiftKey || event.isComposing || event.keyCode === 229) {
+      return;
+    }
+    event.preventDefault();
+    submitFromComposer();
+  });
+
+  for (const button of document.querySelectorAll(".example")) {
+    button.addEventListener("click", function () {
+      if (pending) return;
+      ask(button.dataset.question, null);
+    });
+  }
+
+  /* ---------- asking ---------- */
+
+  async function postJSON(url, body) {
+    const controller = new AbortController();
+    const timer = setTimeout(function () { controller.abort(); }, TIMEOUT_MS);
+    try {
+      const response = await fetch(url, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "Accept": "application/json" },
+        body: JSON.stringify(body),
+        credentials: "same-origin",
+        signal: controller.signal,
+      });
+      let data = null;
+      try {
+        data = await response.json();
+      } catch (_) {
+        data = null;
+      }
+      return { response: response, data: data };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  function addTurn(question) {
+    const slot = el("div", { class: "turn__answer" });
+    const turn = el("li", { class: "turn" }, [
+      el("div", { class: "bubble bubble--question" }, [
+        el("span", { class: "visually-hidden", text: "问：" }),
+        el("p", { class: "bubble__text", text: question }),
+      ]),
+      slot,
+    ]);
+    conversation.append(turn);
+    return turn;
+  }
+
+  function setPending(value) {
+    pending = value;
+    conversation.setAttribute("aria-busy", value ? "true" : "false");
+    for (const button of document.querySelectorAll(".example")) button.disabled = value;
+    updateComposer();
+  }
+
+  async function ask(question, existingTurn) {
+    setPending(true);
+    const turn = existingTurn || addTurn(question);
+    const slot = turn.querySelector(".turn__answer");
+    slot.replaceChildren(el("div", { class: "answer answer--pending", "aria-busy": "true" }, [
+      el("span", { class: "spinner", "aria-hidden": "true" }),
+      el("span", { text: "正在检索政策文本…" }),
+    ]));
+    turn.scrollIntoView({ block: "nearest" });
+    try {
+      const result = await postJSON(ASK_URL, { question: question });
+      if (result.response.ok && result.data && typeof result.data.answer === "string") {
+        slot.replaceChildren(renderAnswer(question, result.data));
+      } else {
+        const status = result.response.status;
+        const detail = result.data && result.data.error ? String(result.data.error) : "";
+        slot.replaceChildren(renderError(question, turn, describeStatus(status, question), detail));
+      }
+    } catch (error) {
+      const timedOut = error && error.name === "AbortError";
+      const message = timedOut
+        ? "等待回答超时，问题可能没有处理完。请重试。"
+        : "网络连接中断，问题没有发出。请检查网络后重试。";
+      slot.replaceChildren(renderError(question, turn, message, ""));
+    } finally {
+      setPending(false);
+    }
+    turn.scrollIntoView({ block: "start" });
+  }
+
+  function describeStatus(status, question) {
+    const length = charCount(question);
+    if (status === 422 && length > maxChars) {
+      return "问题有 " + length + " 字，超过了 " + maxChars + " 字的上限。请精简后重新提问。";
+    }
+    if (status === 400 || status === 422) return "问题未被受理，请修改后重新提问。";
+    if (status === 413) return "提交的内容过长，服务器拒绝接收。请精简问题后重试。";
+    if (status === 429) return "提问过于频繁，请稍等片刻再试。";
+    if (status === 503) return "服务暂时不可用：政策文本索引正在加载或尚未建立。请稍后重试。";
+    return "服务器出错了（" + status + "），请稍后重试。";
+  }
+
+  /* ---------- rendering an answer ---------- */
+
+  function groupByMarker(citations) {
+    const groups = new Map();
+    for (const citation of citations || []) {
+      if (!groups.has(citation.marker)) groups.set(citation.marker, []);
+      groups.get(citation.marker).push(citation);
+    }
+    return groups;
+  }
+
+  function markerButton(marker, group) {
+    return el("button", {
+      type: "button",
+      class: "marker",
+      "data-marker": marker,
+      "aria-label": "查看出处 " + marker + "：" + group[0].title,
+      "aria-haspopup": "dialog",
+      text: "[" + marker + "]",
+      onclick: function (event) { openPassage(group, event.currentTarget); },
+    });
+  }
+
+  function answerText(text, groups) {
+    const paragraph = el("p", { class: "answer__text" });
+    let last = 0;
+    for (const match of text.matchAll(MARKER)) {
+      const group = groups.get(Number(match[1]));
+      if (!group) continue;
+      paragraph.append(text.slice(last, match.index), markerButton(match[1], group));
+      last = match.index + match[0].length;
+    }
+    paragraph.append(text.slice(last));
+    return paragraph;
+  }
+
+  function sourceList(groups) {
+    const list = el("ol", { class: "sources__list" });
+    for (const [marker, group] of groups) {
+      const first = group[0];
+      list.append(el("li", {}, el("button", {
+        type: "button",
+        class: "source-card",
+        "data-marker": marker,
+        "aria-haspopup": "dialog",
+        onclick: function (event) { openPassage(group, event.currentTarget); },
+      }, [
+        el("span", { class: "source-card__marker", text: "[" + marker + "]" }),
+        el("span", { class: "source-card__body" }, [
+          el("span", { class: "source-card__title", text: first.title }),
+          el("span", { class: "source-card__meta", text: [first.date, first.heading].filter(Boolean).join(" · ") }),
+          el("span", { class: "source-card__quote", text: "“" + group.map(function (c) { return c.quote; }).join("……") + "”" }),
+        ]),
+        el("span", { class: "source-card__open", "aria-hidden": "true", text: "查看原文" }),
+      ])));
+    }
+    return el("div", { class: "sources" }, [el("h3", { class: "sources__title", text: "出处" }), list]);
+  }
+
+  function renderAnswer(question, data) {
+    const groups = groupByMarker(data.citations);
+    const found = data.found === true;
+    const answer = el("article", { class: "answer " + (found ? "answer--found" : "answer--refusal") });
+    answer.append(found
+      ? el("p", { class: "answer__badge answer__badge--found" }, [
+        el("span", { class: "answer__icon", "aria-hidden": "true", text: "✓" }), "依据政策原文作答"])
+      : el("p", { class: "answer__badge answer__badge--refusal" }, [
+        el("span", { class: "answer__icon", "aria-hidden": "true", text: "!" }), "未找到依据"]));
+    answer.append(answerText(data.answer, groups));
+    if (groups.size) answer.append(sourceList(groups));
+    if (!found) {
+      answer.append(el("p", { class: "help" }, [
+        el("strong", { class: "help__title", text: "人工咨询" }), el("span", { text: HELP_TEXT })]));
+    }
+    const passageIds = [];
+    for (const citation of data.citations || []) {
+      if (!passageIds.includes(citation.passage_id)) passageIds.push(citation.passage_id);
+    }
+    answer.append(feedbackBar({ question: question, answer: data.answer, passage_ids: passageIds }));
+    return answer;
+  }
+
+  function renderError(question, turn, message, detail) {
+    const retry = el("button", {
+      type: "button", class: "button button--primary retry", text: "重试",
+      onclick: function () {
+        if (pending) return;
+        input.focus();
+        ask(question, turn);
+      },
+    });
+    const edit = el("button", {
+      type: "button", class: "button button--ghost edit", text: "修改问题",
+      onclick: function () {
+        input.value = question;
+        updateComposer();
+        input.focus();
+      },
+    });
+    return el("div", { class: "answer answer--error", role: "alert" }, [
+      el("p", { class: "answer__badge answer__badge--error" }, [
+        el("span", { class: "answer__icon", "aria-hidden": "true", text: "!" }), "提问未成功"]),
+      el("p", { class: "answer__text error-message", text: message }),
+      detail ? el("p", { class: "answer__detail", text: "服务器说明：" + detail }) : null,
+      el("div", { class: "answer__actions" }, [retry, edit]),
+    ]);
+  }
+
+  /* ---------- feedback ---------- */
+
+  function feedbackBar(payload) {
+    const status = el("span", { class: "feedback__status", role: "status" });
+    const buttons = [true, false].map(function (helpful) {
+      return el("button", {
+        type: "button",
+        class: "feedback__button",
+        "data-helpful": helpful ? "true" : "false",
+        "aria-pressed": "false",
+        text: helpful ? "有帮助" : "没帮助",
+      });
+    });
+    const bar = el("div", { class: "feedback", role: "group", "aria-label": "为这个回答打分" }, [
+      el("span", { class: "feedback__prompt", text: "这个回答有帮助吗？" }),
+      buttons[0], buttons[1], status,
+    ]);
+    for (const button of buttons) {
+      button.addEventListener("click", async function () {
+        for (const b of buttons) b.disabled = true;
+        button.setAttribute("aria-pressed", "true");
+        status.textContent = "正在提交…";
+        const body = Object.assign({}, payload, { helpful: button.dataset.helpful === "true" });
+        try {
+          const result = await postJSON(FEEDBACK_URL, body);
+          if (!result.response.ok) throw new Error("status " + result.response.status);
+          status.textContent = "感谢反馈";
+          bar.classList.add("feedback--done");
+        } catch (_) {
+          status.textContent = "反馈未能提交，请稍后再试";
+          button.setAttribute("aria-pressed", "false");
+          for (const b of buttons) b.disabled = false;
+        }
+      });
+    }
+    return bar;
+  }
+
+  /* ---------- the passage dialog ---------- */
+
+  function quoteRanges(text, citations) {
+    const chars = Array.from(text);  // offsets count code points, as in Python
+    const ranges = [];
+    for (const citation of citations) {
+      let start = citation.quote_start - citation.start;
+      let end = citation.quote_end - citation.start;
+      const fits = start >= 0 && end <= chars.length && start < end &&
+        chars.slice(start, end).join("") === citation.quote;
+      if (!fits) {
+        const at = citation.quote ? text.indexOf(citation.quote) : -1;
+        if (at < 0) continue;
+        start = charCount(text.slice(0, at));
+        end = start + charCount(citation.quote);
+      }
+      ranges.push([start, end]);
+    }
+    ranges.sort(function (a, b) { return a[0] - b[0]; });
+    const merged = [];
+    for (const range of ranges) {
+      const previous = merged[merged.length - 1];
+      if (previous && range[0] <= previous[1]) previous[1] = Math.max(previous[1], range[1]);
+      else merged.push(range.slice());
+    }
+    return { chars: chars, ranges: merged };
+  }
+
+  function passageNodes(text, citations) {
+    const { chars, ranges } = quoteRanges(text, citations);
+    const nodes = [];
+    let last = 0;
+    for (const [start, end] of ranges) {
+      nodes.push(chars.slice(last, start).join(""));
+      nodes.push(el("mark", { class: "quote", text: chars.slice(start, end).join("") }));
+      last = end;
+    }
+    nodes.push(chars.slice(last).join(""));
+    return nodes;
+  }
+
+  function metaRow(term, value) {
+    if (!value) return [];
+    return [el("dt", { text: term }), el("dd", { text: value })];
+  }
+
+  function openPassage(group, opener) {
+    const first = group[0];
+    document.getElementById("passage-title").textContent = first.title;
+    document.getElementById("passage-meta").replaceChildren(
+      ...metaRow("日期", first.date || "未注明"),
+      ...metaRow("来源", first.source || "未注明"),
+      ...metaRow("章节", first.heading),
+      ...metaRow("段落编号", first.passage_id),
+    );
+    const body = document.getElementById("passage-text");
+    body.replaceChildren(...passageNodes(first.text, group));
+    dialogOpener = opener;
+    if (typeof dialog.showModal === "function") dialog.showModal();
+    else dialog.setAttribute("open", "");
+    const mark = body.querySelector("mark");
+    body.scrollTop = 0;
+    if (mark) body.scrollTop = Math.max(0, mark.offsetTop - body.offsetTop - 24);
+  }
+
+  function closeDialog() {
+    if (typeof dialog.close === "function") dialog.close();
+    else dialog.removeAttribute("open");
+  }
+
+  dialog.addEventListener("close", function () {
+    if (dialogOpener && dialogOpener.isConnected) dialogOpener.focus();
+    dialogOpener = null;
+  });
+  dialog.addEventListener("click", function (event) {
+    // A click on the backdrop lands on the <dialog> itself; its content fills the box.
+    if (event.target === dialog || event.target.closest("[data-close]")) closeDialog();
+  });
+  dialog.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") {
+      event.preventDefault();
+      closeDialog();
+    }
+  });
+
+  updateComposer();
+})();
