@@ -8,7 +8,7 @@ token the admin API is off (403). The routes are thin: they parse the request an
 from __future__ import annotations
 
 import hmac
-import json
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
@@ -39,9 +39,12 @@ def require_admin(request: Request) -> None:
         raise Unauthorized("send the admin token as 'Authorization: Bearer <token>'")
 
 
-ERRORS = {code: {"model": ErrorResponse} for code in (400, 401, 403, 404, 409, 413, 415, 422)}
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return {code: {"model": ErrorResponse} for code in codes}
+
+
 router = APIRouter(prefix="/api/v1", tags=["admin"], dependencies=[Depends(require_admin)],
-                   responses=ERRORS)  # type: ignore[arg-type]
+                   responses=errors(401, 403))
 
 
 class DocumentIn(BaseModel):
@@ -82,22 +85,32 @@ class JobOut(BaseModel):
     error: str | None = None
 
 
-async def read_upload(request: Request, settings: SettingsDep) -> tuple[str, bytes, DocumentMeta]:
-    """(file name, bytes, metadata) from a multipart form or a JSON body."""
+@dataclass(frozen=True)
+class Submitted:
+    """A document as sent: a file from a form, or text from a JSON body."""
+
+    meta: DocumentMeta
+    filename: str = ""
+    data: bytes = b""
+    text: str | None = None  # set for JSON bodies
+
+
+async def read_upload(request: Request, settings: SettingsDep) -> Submitted:
+    """The document in a multipart form or a JSON body (read after the token was checked)."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "multipart/form-data":
         return await _read_form(request, settings)
     if content_type == "application/json":
         body = _parse_json_body(await request.body())
         meta = DocumentMeta(id=body.id, title=body.title, source=body.source, date=body.date)
-        return "", body.text.encode("utf-8"), meta
+        return Submitted(meta=meta, text=body.text)
     raise UnsupportedMedia(
         f"content type {content_type or 'none'!r} is not accepted; send multipart/form-data "
         'with a "file" field, or application/json {"title": ..., "text": ...}'
     )
 
 
-async def _read_form(request: Request, settings: Settings) -> tuple[str, bytes, DocumentMeta]:
+async def _read_form(request: Request, settings: Settings) -> Submitted:
     async with request.form(max_files=1, max_fields=len(FORM_FIELDS)) as form:
         unknown = sorted(set(form) - set(FORM_FIELDS))
         if unknown:
@@ -110,7 +123,7 @@ async def _read_form(request: Request, settings: Settings) -> tuple[str, bytes, 
             raise PayloadTooLarge(f"{upload.filename} is larger than the upload limit of "
                                   f"{settings.max_upload_bytes} bytes (POLICYBOT_MAX_UPLOAD_BYTES)")
         fields = {name: _text_field(form.get(name), name) for name in FORM_FIELDS[1:]}
-        return upload.filename or "", data, DocumentMeta(**fields)
+        return Submitted(meta=DocumentMeta(**fields), filename=upload.filename or "", data=data)
 
 
 def _text_field(value: object, name: str) -> str | None:
@@ -130,7 +143,7 @@ def _parse_json_body(raw: bytes) -> DocumentIn:
         raise RequestValidationError(errors) from None
 
 
-UploadDep = Annotated[tuple[str, bytes, DocumentMeta], Depends(read_upload)]
+SubmittedDep = Annotated[Submitted, Depends(read_upload)]
 UPLOAD_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
     "multipart/form-data": {"schema": {
         "type": "object", "required": ["file"],
@@ -144,15 +157,17 @@ UPLOAD_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
 
 @router.post("/documents", status_code=201, response_model=DocumentAdded,
              openapi_extra=UPLOAD_BODY, summary="Add or replace a policy document",
-             responses={200: {"model": DocumentAdded, "description": "Already indexed"}})
-def add_document(upload: UploadDep, response: Response, holder: HolderDep,
+             responses={200: {"model": DocumentAdded, "description": "Already indexed"},
+                        **errors(400, 409, 413, 415, 422)})
+def add_document(submitted: SubmittedDep, response: Response, holder: HolderDep,
                  settings: SettingsDep) -> DocumentAdded:
-    """Store the document and reindex; it is searchable when this returns."""
-    filename, data, meta = upload
-    if filename:
-        added = library.add_file(settings, holder.embedder, filename, data, meta)
+    """Store the document and reindex; it is searchable when this returns (201), or 200 with
+    the indexed document when the same content is already there."""
+    if submitted.text is not None:
+        added = library.add_text(settings, holder.embedder, submitted.text, submitted.meta)
     else:
-        added = library.add_text(settings, holder.embedder, data.decode("utf-8"), meta)
+        added = library.add_file(settings, holder.embedder, submitted.filename, submitted.data,
+                                 submitted.meta)
     holder.refresh()
     if not added.created:
         response.status_code = 200
@@ -160,20 +175,21 @@ def add_document(upload: UploadDep, response: Response, holder: HolderDep,
 
 
 @router.delete("/documents/{document_id:path}", status_code=204, response_class=Response,
-               summary="Remove a policy document")
+               summary="Remove a policy document", responses=errors(404, 409, 422))
 def remove_document(document_id: str, holder: HolderDep, settings: SettingsDep) -> Response:
     library.remove_document(settings, holder.embedder, document_id)
     holder.refresh()
     return Response(status_code=204)
 
 
-@router.post("/reindex", status_code=202, response_model=JobOut,
+@router.post("/reindex", status_code=202, response_model=JobOut, responses=errors(409),
              summary="Rebuild the index from the corpus folder in the background")
 def start_reindex(request: Request, holder: HolderDep) -> JobOut:
     return _job_out(_jobs(request).start(holder.embedder, on_finished=holder.refresh))
 
 
-@router.get("/reindex/{job_id}", response_model=JobOut, summary="Progress of a reindex job")
+@router.get("/reindex/{job_id}", response_model=JobOut, responses=errors(404),
+            summary="Progress of a reindex job")
 def reindex_status(job_id: str, request: Request) -> JobOut:
     return _job_out(_jobs(request).get(job_id))
 
@@ -196,7 +212,3 @@ def _job_out(job: Job) -> JobOut:
     result = BuildOut(**job.result.__dict__) if job.result else None
     return JobOut(job=job.id, status=job.status, stage=job.stage, done=job.done,
                   total=job.total, result=result, error=job.error)
-
-
-def _unused_json() -> None:  # pragma: no cover
-    json.dumps({})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -65,4 +64,3 @@ def _include_optional_routers(app: FastAPI) -> None:
                 raise
             continue
         module.install(app)
-    logging.getLogger("policybot").debug("routes: %s", [r.path for r in app.routes])

@@ -1,4 +1,4 @@
-"""The `policybot` command: reindex, search, ask, serve, eval."""
+"""The `policybot` command: reindex, add, remove, search, ask, serve, eval."""
 
 from __future__ import annotations
 
@@ -40,6 +40,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="policybot", description=__doc__)
     commands = parser.add_subparsers(title="commands")
+    from service import admin_commands as a
     from service import commands as c
 
     def add(name: str, handler, help_text: str) -> argparse.ArgumentParser:  # type: ignore[no-untyped-def]
@@ -50,6 +51,13 @@ def build_parser() -> argparse.ArgumentParser:
         return sub
 
     add("reindex", c.cmd_reindex, "build a new index version from the corpus folder")
+    add_files = add("add", a.cmd_add, "store policy files in <corpus>/uploads/ and reindex")
+    add_files.add_argument("files", nargs="+", metavar="FILE",
+                           help=".txt .md .html .htm .pdf .docx or .jsonl")
+    for field in ("id", "title", "source", "date"):
+        add_files.add_argument(f"--{field}", help=f"the document's {field} (stored as metadata)")
+    remove = add("remove", a.cmd_remove, "remove a document from the corpus and reindex")
+    remove.add_argument("id", help="document id, as listed by GET /api/v1/documents")
     search = add("search", c.cmd_search, "show the passages that best match a query")
     search.add_argument("query")
     search.add_argument("-k", "--top-k", type=int, default=5)

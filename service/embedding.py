@@ -63,7 +63,9 @@ class SentenceTransformerEmbedder:
         folder = resolve_model_folder(location)
         self.name = spec
         self._model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        dimension = getattr(self._model, "get_embedding_dimension", None) or \
+            self._model.get_sentence_embedding_dimension
+        self.dim = int(dimension())
         self._prompts = getattr(self._model, "prompts", {}) or {}
         self._lock = threading.Lock()
 

@@ -6,6 +6,7 @@ the editable install (``pip install -e .``) keeps that layout.
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Request
@@ -55,7 +56,8 @@ def install(app: FastAPI) -> None:
                       and request.method in ("GET", "HEAD")
                       and not request.url.path.startswith(JSON_PREFIXES))
         if not wants_page:
-            return await json_handler(request, exc)
+            response = json_handler(request, exc)
+            return await response if inspect.isawaitable(response) else response
         return templates.TemplateResponse(request, "404.html", _context(), status_code=404)
 
     app.add_exception_handler(HTTPException, not_found_page)

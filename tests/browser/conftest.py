@@ -1,8 +1,8 @@
 """A real `policybot serve` subprocess over a tmp corpus, and headless Debian Chromium.
 
-The corpus is the bundled seed corpus plus ``xss.txt``, a policy-like text whose sentences
-carry HTML that must show as text. Chromium comes from `bash .ci/install-browser`; Playwright
-only drives it (never `playwright install`).
+The corpus is the bundled seed corpus plus ``corpus/xss.txt``, a policy-like text whose
+sentences carry HTML that must show as text, never run. Chromium comes from
+`bash .ci/install-browser`; Playwright only drives it (never `playwright install`).
 """
 
 from __future__ import annotations
@@ -27,18 +27,7 @@ OUTPUT = REPO / "tests" / "output" / "browser"
 READY_TIMEOUT_S = 120
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
-XSS_DOCUMENT = """---
-id: xss-test
-title: 高新区测试政策（安全测试文档）
-source: 测试用文档
-date: 2025-06
----
-高新区测试政策第一条：申请测试补贴的企业应在网上提交材料，材料中不得包含<script>window.__xss=1</script>这样的脚本代码。
-
-高新区测试政策第二条：测试补贴的图片附件如果写成<img src=x onerror="window.__xss=2">，系统会原样显示而不会执行。
-
-高新区测试政策第三条：测试补贴每年受理一次，由测试政策窗口负责解释。
-"""
+EXTRA_CORPUS = Path(__file__).resolve().parent / "corpus"
 
 
 @dataclass
@@ -84,12 +73,12 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """`python -m service serve` on a free port; it builds the index on start."""
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The base URL of `python -m service serve` on a free port (it builds the index)."""
     root = tmp_path_factory.mktemp("browser")
     corpus = root / "corpus"
     shutil.copytree(REPO / "corpus", corpus)
-    (corpus / "xss.txt").write_text(XSS_DOCUMENT, encoding="utf-8")
+    shutil.copy(EXTRA_CORPUS / "xss.txt", corpus / "xss.txt")
     env = {**os.environ, "POLICYBOT_CORPUS_DIR": str(corpus),
            "POLICYBOT_INDEX_DIR": str(root / "index"), "POLICYBOT_DATA_DIR": str(root / "data"),
            "POLICYBOT_ADMIN_TOKEN": ""}
@@ -103,7 +92,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     running = Server(url=f"http://127.0.0.1:{port}", log=log, process=process)
     try:
         _wait_ready(running)
-        yield running
+        yield running.url
     finally:
         _stop(process)
 
@@ -125,7 +114,7 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture()
-def page(browser: Browser, server: Server) -> Iterator[Page]:
+def page(browser: Browser, server_url: str) -> Iterator[Page]:
     """A fresh page on the chat page; the test fails on a script error or a CSP violation."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     context.set_default_timeout(15_000)
@@ -135,7 +124,7 @@ def page(browser: Browser, server: Server) -> Iterator[Page]:
     page.on("console", lambda message: problems.append(f"console: {message.text}")
             if "Content Security Policy" in message.text else None)
     try:
-        page.goto(server.url + "/", wait_until="load")
+        page.goto(server_url + "/", wait_until="load")
         yield page
     finally:
         context.close()

@@ -6,9 +6,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
-
-from tests.browser.conftest import Server
+from playwright.sync_api import Locator, Page, Route, expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -24,7 +22,7 @@ def ask(page: Page, question: str) -> None:
     box.press("Enter")
 
 
-def last_answer(page: Page):  # type: ignore[no-untyped-def]
+def last_answer(page: Page) -> Locator:
     return page.locator(".turn").last.locator(".answer:not(.answer--pending)")
 
 
@@ -72,6 +70,38 @@ def test_off_topic_question_is_refused_with_human_help(page: Page, output_dir: P
         getComputedStyle(document.querySelector('.intro')).backgroundColor]""")
     assert colours[0] != colours[1], colours
     page.screenshot(path=str(output_dir / "refused.png"))
+
+
+def test_pending_question_shows_progress_until_the_answer(page: Page) -> None:
+    held: list[Route] = []
+    page.route("**/api/v1/ask", lambda route: held.append(route))
+    ask(page, SEED_QUESTION)
+    pending = page.locator(".answer--pending")
+    expect(pending).to_contain_text("正在检索政策文本")
+    expect(pending).to_have_attribute("aria-busy", "true")
+    expect(page.locator("#conversation")).to_have_attribute("aria-busy", "true")
+    expect(page.get_by_role("button", name="发送")).to_be_disabled()
+    for _ in range(50):  # the route handler runs while Playwright processes events
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert len(held) == 1
+    held[0].continue_()
+    expect(last_answer(page).locator(".marker").first).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
+    expect(pending).to_have_count(0)
+    expect(page.locator("#conversation")).to_have_attribute("aria-busy", "false")
+
+
+def test_shift_enter_adds_a_line_and_enter_sends(page: Page) -> None:
+    box = page.get_by_label("您的问题")
+    box.type("高新区对人才")
+    box.press("Shift+Enter")
+    box.type("有什么政策？")
+    expect(box).to_have_value("高新区对人才\n有什么政策？")
+    expect(page.locator(".turn")).to_have_count(0)
+    box.press("Enter")
+    expect(page.locator(".turn")).to_have_count(1)
+    expect(box).to_have_value("")
 
 
 def test_empty_question_cannot_be_sent(page: Page) -> None:
@@ -143,14 +173,14 @@ def test_html_in_a_passage_shows_as_text_and_never_runs(page: Page) -> None:
     assert page.locator("#conversation script, #conversation img, #passage-text img").count() == 0
 
 
-def test_thumbs_up_is_stored_for_staff(page: Page, server: Server) -> None:
+def test_thumbs_up_is_stored_for_staff(page: Page, server_url: str) -> None:
     ask(page, SEED_QUESTION)
     answer = last_answer(page)
     expect(answer.locator(".marker").first).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
     answer.get_by_role("button", name="有帮助").click()
     expect(answer.locator(".feedback__status")).to_have_text("感谢反馈")
 
-    listing = httpx.get(f"{server.url}/api/v1/feedback", timeout=10)
+    listing = httpx.get(f"{server_url}/api/v1/feedback", timeout=10)
     assert listing.status_code == 200, listing.text
     stored = [item for item in listing.json()["items"] if item["question"] == SEED_QUESTION]
     assert stored and stored[0]["helpful"] is True

@@ -10,9 +10,11 @@
   const FEEDBACK_URL = "/api/v1/feedback";
   const TIMEOUT_MS = 45000;
   const MARKER = /\[(\d{1,3})\]/g;
-  const HELP_TEXT =
-    "需要人工帮助：请联系济南高新区“泉惠企”企业服务站，或找“首席政策官”团队一对一解答；" +
-    "也可以在线上“泉惠企”平台查询全部惠企政策。";
+  const HELP_CHANNELS = [
+    "济南高新区“泉惠企”企业服务站",
+    "“首席政策官”团队，一对一解答政策",
+    "线上“泉惠企”平台，可查询全部惠企政策",
+  ];
 
   const form = document.getElementById("ask-form");
   const input = document.getElementById("question");
@@ -158,14 +160,16 @@
       } else {
         const status = result.response.status;
         const detail = result.data && result.data.error ? String(result.data.error) : "";
-        slot.replaceChildren(renderError(question, turn, describeStatus(status, question), detail));
+        const rejected = status >= 400 && status < 500 && status !== 429;
+        slot.replaceChildren(
+          renderError(question, turn, describeStatus(status, question), detail, rejected));
       }
     } catch (error) {
       const timedOut = error && error.name === "AbortError";
       const message = timedOut
         ? "等待回答超时，问题可能没有处理完。请重试。"
         : "网络连接中断，问题没有发出。请检查网络后重试。";
-      slot.replaceChildren(renderError(question, turn, message, ""));
+      slot.replaceChildren(renderError(question, turn, message, "", false));
     } finally {
       setPending(false);
     }
@@ -255,8 +259,12 @@
     answer.append(answerText(data.answer, groups));
     if (groups.size) answer.append(sourceList(groups));
     if (!found) {
-      answer.append(el("p", { class: "help" }, [
-        el("strong", { class: "help__title", text: "人工咨询" }), el("span", { text: HELP_TEXT })]));
+      answer.append(el("div", { class: "help" }, [
+        el("p", { class: "help__title", text: "需要人工帮助，可以联系：" }),
+        el("ul", { class: "help__list" }, HELP_CHANNELS.map(function (channel) {
+          return el("li", { text: channel });
+        })),
+      ]));
     }
     const passageIds = [];
     for (const citation of data.citations || []) {
@@ -266,9 +274,9 @@
     return answer;
   }
 
-  function renderError(question, turn, message, detail) {
+  function renderError(question, turn, message, detail, rejected) {
     const retry = el("button", {
-      type: "button", class: "button button--primary retry", text: "重试",
+      type: "button", class: "button retry", text: "重试",
       onclick: function () {
         if (pending) return;
         input.focus();
@@ -276,19 +284,22 @@
       },
     });
     const edit = el("button", {
-      type: "button", class: "button button--ghost edit", text: "修改问题",
+      type: "button", class: "button edit", text: "修改问题",
       onclick: function () {
         input.value = question;
         updateComposer();
         input.focus();
       },
     });
+    // A rejected question needs editing first; a failed request is worth resending as is.
+    retry.classList.add(rejected ? "button--ghost" : "button--primary");
+    edit.classList.add(rejected ? "button--primary" : "button--ghost");
     return el("div", { class: "answer answer--error", role: "alert" }, [
       el("p", { class: "answer__badge answer__badge--error" }, [
         el("span", { class: "answer__icon", "aria-hidden": "true", text: "!" }), "提问未成功"]),
       el("p", { class: "answer__text error-message", text: message }),
       detail ? el("p", { class: "answer__detail", text: "服务器说明：" + detail }) : null,
-      el("div", { class: "answer__actions" }, [retry, edit]),
+      el("div", { class: "answer__actions" }, rejected ? [edit, retry] : [retry, edit]),
     ]);
   }
 

