@@ -79,5 +79,18 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--refusal", action="store_true",
                           help="questions carry 'answerable': report refusal precision/recall")
     evaluate.add_argument("--json", action="store_true")
+    match = add("match", c.cmd_match, "list every policy and service that applies to an enterprise")
+    for flag, help_text in (("industry", "an industry, e.g. 生物医药"),
+                            ("qualification", "a qualification, e.g. 专精特新 or 高企"),
+                            ("need", "a kind of support, e.g. 融资 人才 用地 审批 出口")):
+        match.add_argument(f"--{flag}", action="append", default=[], help=f"{help_text} (repeatable)")
+    match.add_argument("--foreign-staff", action="store_true", help="the enterprise has foreign staff")
+    match.add_argument("--text", help="free text describing the enterprise (tagged and merged in)")
+    match.add_argument("--limit", type=int, default=0, help="show only the first N matches")
+    match.add_argument("--json", action="store_true", help="print the API's JSON shape")
+    evaluate_match = add("eval-match", c.cmd_eval_match,
+                         "measure matching recall/exclusion on profiles with must_include phrases")
+    evaluate_match.add_argument("profiles", type=Path, help="JSONL, e.g. tests/data/match_profiles.jsonl")
+    evaluate_match.add_argument("--json", action="store_true")
     return parser
 

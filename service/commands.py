@@ -123,3 +123,50 @@ def _json(data: object) -> str:
     import json
 
     return json.dumps(data, ensure_ascii=False, indent=2)
+
+
+def cmd_match(args: argparse.Namespace, settings: Settings) -> int:
+    from service.match_api import match_out, profile_out
+    from service.matching import build_profile, grouped
+
+    matcher = _holder(settings).snapshot().matcher
+    profile = build_profile(matcher.taxonomy, args.industry, args.qualification, args.need,
+                            args.foreign_staff, args.text)
+    matches = matcher.match(profile)
+    shown = matches[: args.limit or None]
+    if args.json:
+        items = [match_out(matcher, m, profile, i).model_dump() for i, m in enumerate(shown, 1)]
+        print(_json({"total": len(matches), "profile": profile_out(profile).model_dump(),
+                     "matches": items}))
+        return 0
+    print(f"共 {len(matches)} 项适用的政策和服务（{profile.describe()}）")
+    rank = {m.card.passage.id: i for i, m in enumerate(matches, 1)}
+    for group, members in grouped(shown, profile, once=True):
+        print(f"\n【{group}】")
+        for match in members:
+            passage = match.card.passage
+            print(f"{rank[passage.id]}. {passage.heading or passage.title}  score={match.score}")
+            print(f"   理由：{'；'.join(match.reasons)}")
+            summary = matcher.explain(match, profile).summary.text
+            print(textwrap.indent(textwrap.fill(summary, 60), "   "))
+            print(f"   来源：{passage.title}（{passage.date or '日期不详'}）{passage.id}")
+    if len(shown) < len(matches):
+        print(f"\n另有 {len(matches) - len(shown)} 项未列出（去掉 --limit 可看全部）")
+    return 0
+
+
+def cmd_eval_match(args: argparse.Namespace, settings: Settings) -> int:
+    from service.match_eval import HEADER as MATCH_HEADER
+    from service.match_eval import score_matching
+
+    matcher = _holder(settings).snapshot().matcher
+    scores = score_matching(matcher, read_jsonl(args.profiles))
+    if args.json:
+        print(_json(scores.__dict__))
+        return 0
+    print(f"{args.profiles} over index {matcher.index.version}")
+    print(MATCH_HEADER)
+    print(scores.row())
+    for line in (*(f"missed: {m}" for m in scores.misses), *(f"leaked: {x}" for x in scores.leaks)):
+        print(line)
+    return 0

@@ -27,6 +27,7 @@ WEIGHTS = {"industries": 2.0, "qualifications": 1.0, "needs": 2.0}
 SERVICE_NEED = "政策咨询"  # 泉惠企 platform, 服务站, 首席政策官: help for every enterprise
 FOREIGN_STAFF_NEED = "涉外服务"
 SERVICE_REASON = "服务：政策咨询与办事渠道（所有企业适用）"
+SERVICE_GROUP = "政策咨询与办事"
 SERVICE_SCORE = 0.5  # below any real match: the help item comes last unless asked for
 MIN_OFF_INDUSTRY_NEED_WORDS = 2
 MAX_EXCERPT = 120
@@ -114,6 +115,13 @@ class Match:
     def triggers(self, facet: str, tag: str) -> list[str]:
         return self.card.tags.get(facet, {}).get(tag, [])
 
+    def groups(self) -> list[tuple[str, str]]:
+        """(group, reason) pairs: one per shared need, else the first reason's kind."""
+        tagged = self.reason_tags()
+        needs = [(group_label(f, tag), reason) for reason, f, tag in tagged if f == "needs"]
+        reason, facet, tag = tagged[0]
+        return needs or [(group_label(facet, tag), reason)]
+
 
 @dataclass(frozen=True)
 class Excerpt:
@@ -171,6 +179,26 @@ def _document_card(doc_id: str, cards: list[PolicyCard], meta: dict[str, Any]) -
     date = str(meta.get("date") or cards[0].passage.date or (dates[-1] if dates else ""))
     title = str(meta.get("title") or cards[0].passage.title)
     return DocumentCard(doc_id, title, date, tags, dates, tuple(c.passage.id for c in cards))
+
+
+def group_label(facet: str, tag: str) -> str:
+    """Heading of a grouped list: the need itself, else "行业：…"/"资质：…"."""
+    if facet == "needs":
+        return SERVICE_GROUP if tag == SERVICE_NEED else tag
+    return f"{LABELS[facet]}：{tag}"
+
+
+def grouped(matches: Sequence[Match], profile: Profile,
+            once: bool = False) -> list[tuple[str, list[Match]]]:
+    """Matches under their groups: the profile's needs in its order, other kinds after,
+    the help item last. A match sharing two needs is listed under both unless ``once``."""
+    groups: dict[str, list[Match]] = {}
+    for match in matches:
+        for group, _ in match.groups()[: 1 if once else None]:
+            groups.setdefault(group, []).append(match)
+    rank = {need: i for i, need in enumerate(profile.needs)}
+    order = sorted(groups, key=lambda g: (g == SERVICE_GROUP, rank.get(g, len(rank))))
+    return [(group, groups[group]) for group in order]
 
 
 def build_profile(taxonomy: Taxonomy, industries: Iterable[str] = (),
@@ -232,6 +260,10 @@ class PolicyMatcher:
 
     def match(self, profile: Profile) -> list[Match]:
         """Every card that applies to ``profile``: by score, then newest document first."""
+        if profile.empty:
+            raise Unprocessable("profile: name at least one industry, qualification or need "
+                                "(or a text that mentions one); accepted values: "
+                                "GET /api/v1/taxonomy")
         found = [m for card in self.cards.passages if (m := self._match(card, profile))]
         found.sort(key=lambda m: m.card.order)
         found.sort(key=lambda m: m.date, reverse=True)

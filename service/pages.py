@@ -1,12 +1,14 @@
 """The web chat page at ``/``, its static files at ``/static`` and an HTML 404 page.
 
-Templates and static files live in ``web/`` at the repository root, next to this package;
-the editable install (``pip install -e .``) keeps that layout.
+Templates and static files live in ``web/`` at the repository root, next to this package.
+The editable install (``pip install -e .``) keeps that layout; a wheel would not ship
+``web/``, so then the page is left out (with a warning) and the JSON API still serves.
 """
 
 from __future__ import annotations
 
 import inspect
+import logging
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Request
@@ -28,6 +30,7 @@ EXAMPLE_QUESTIONS = (
 )
 JSON_PREFIXES = ("/api", "/static", "/docs", "/redoc", "/openapi.json", "/healthz", "/readyz")
 
+log = logging.getLogger("policybot")
 templates = Jinja2Templates(directory=WEB_DIR / "templates")
 router = APIRouter(include_in_schema=False)
 
@@ -46,7 +49,8 @@ def index(request: Request) -> HTMLResponse:
 def install(app: FastAPI) -> None:
     """Called by ``create_app``: the page, ``/static``, and 404 as HTML outside the APIs."""
     if not WEB_DIR.is_dir():
-        raise RuntimeError(f"web folder not found at {WEB_DIR}; install with `pip install -e .`")
+        log.warning("web page disabled: %s not found; install with `pip install -e .`", WEB_DIR)
+        return
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     json_handler = app.exception_handlers[HTTPException]

@@ -61,7 +61,7 @@ class Retriever:
     def from_settings(cls, index: LoadedIndex, query_vectors: QueryVectors,
                       settings: Settings) -> Retriever:
         return cls(index, query_vectors, settings.candidates, settings.rrf_k,
-                   (settings.dense_weight, settings.bm25_weight), settings.fusion,
+                   (settings.rrf_dense_weight, settings.rrf_bm25_weight), settings.fusion,
                    settings.mix_dense_weight)
 
     def search(self, query: str, top_k: int = 5, mode: Mode = "hybrid") -> list[Hit]:

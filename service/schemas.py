@@ -117,3 +117,68 @@ class ErrorResponse(BaseModel):
     error: str = Field(description="What went wrong and what to do.",
                        examples=["question: must not be empty: type a question of 1–500 characters"])
     status: int = Field(examples=[422])
+
+
+# --- Policy matching (service/match_api.py) ---
+
+ProfileValue = Annotated[str, Field(strict=True, min_length=1, max_length=50)]
+
+
+class ProfileIn(StrictModel):
+    industries: list[ProfileValue] = Field(
+        default_factory=list, max_length=20, description="Industries: names or synonyms.",
+        examples=[["生物医药"]])
+    qualifications: list[ProfileValue] = Field(
+        default_factory=list, max_length=20, description="Qualifications: names or synonyms.",
+        examples=[["专精特新"]])
+    needs: list[ProfileValue] = Field(
+        default_factory=list, max_length=20, description="Kinds of support: names or synonyms.",
+        examples=[["融资", "人才"]])
+    foreign_staff: bool = Field(False, strict=True, description="Adds the 涉外服务 need.")
+    text: UserText | None = Field(None, description="Free text, tagged and merged in.",
+                                  examples=["我们是一家做生物医药的专精特新企业，有外籍员工"])
+
+
+class MatchRequest(StrictModel):
+    profile: ProfileIn
+    limit: int = Field(20, strict=True, ge=1, le=100, description="Matches per page, 1–100.")
+    offset: int = Field(0, strict=True, ge=0, description="Matches to skip.")
+
+
+class ProfileOut(BaseModel):
+    industries: list[str] = Field(examples=[["生物医药与大健康"]])
+    qualifications: list[str] = Field(examples=[["专精特新"]])
+    needs: list[str] = Field(examples=[["金融", "人才"]])
+
+
+class MatchOut(BaseModel):
+    title: str = Field(examples=["激活创新第一动力 塑强“发展策源地”"])
+    summary: str = Field(description="The passage's best 1–2 sentences for the profile, verbatim.")
+    reasons: list[str] = Field(examples=[["行业：生物医药与大健康", "需求：金融"]])
+    triggers: dict[str, list[str]] = Field(
+        description="Per reason, the words of the passage that triggered it.",
+        examples=[{"需求：金融": ["科创金融", "基金"]}])
+    citations: list[CitationOut] = Field(
+        description="Per reason, the sentence that says it (distinct sentences only).")
+    score: float = Field(description="Facet weights of the tags in common, plus evidence.")
+
+
+class MatchResponse(BaseModel):
+    total: int = Field(description="All matches; the page holds at most `limit`.")
+    profile: ProfileOut = Field(description="The profile as matched, in canonical names.")
+    matches: list[MatchOut]
+
+
+class TaxonomyValue(BaseModel):
+    name: str = Field(examples=["高新技术企业"])
+    synonyms: list[str] = Field(examples=[["高企", "高新企业"]])
+
+
+class TaxonomyFacet(BaseModel):
+    name: str = Field(examples=["qualifications"])
+    label: str = Field(examples=["资质"])
+    values: list[TaxonomyValue]
+
+
+class TaxonomyResponse(BaseModel):
+    facets: list[TaxonomyFacet]

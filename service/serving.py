@@ -10,6 +10,8 @@ from service.answer import Answerer, ExtractiveAnswerer, RefusalPolicy
 from service.embedding import Embedder
 from service.errors import NotReady, ServiceError
 from service.index_store import current_version, load_version
+from service.matching import PolicyMatcher
+from service.profile_answer import ProfileAwareAnswerer
 from service.retrieval import QueryVectors, Retriever
 from service.settings import Settings
 
@@ -23,6 +25,7 @@ class Snapshot:
     version: str
     retriever: Retriever
     answerer: Answerer
+    matcher: PolicyMatcher  # policy cards of this version, built on first use
 
     @property
     def index(self):  # type: ignore[no-untyped-def]
@@ -81,4 +84,5 @@ class IndexHolder:
         retriever = Retriever.from_settings(index, self.query_vectors, self.settings)
         answerer = ExtractiveAnswerer(retriever, refusal_policy(self.settings),
                                       self.settings.answer_max_chars)
-        return Snapshot(version, retriever, answerer)
+        matcher = PolicyMatcher(index)  # cards are built on first use, once per version
+        return Snapshot(version, retriever, ProfileAwareAnswerer(answerer, matcher), matcher)

@@ -33,8 +33,8 @@ class Settings(BaseSettings):
     )
     mix_dense_weight: float = Field(0.5, ge=0, le=1, description="Dense share of the `mix`.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
-    dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in fusion.")
-    bm25_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in fusion.")
+    rrf_dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in RRF.")
+    rrf_bm25_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in RRF.")
     candidates: int = Field(50, ge=5, le=1000, description="Candidates per ranking before fusion.")
     refusal_threshold: float = Field(
         0.5, description="Minimum evidence (question coverage + dense bonus) for an answer."

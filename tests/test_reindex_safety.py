@@ -1,0 +1,251 @@
+"""Reindexing never interrupts serving: a real server under queries, and a build killed with -9."""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from filemakers import POLICY_PARAGRAPHS, make_pdf
+
+from service.embedding import Embedder, make_embedder
+from service.index_store import current_version, load_current, versions_dir
+from service.indexing import reindex
+from service.serving import IndexHolder
+from service.settings import DEFAULT_EMBEDDER, Settings
+
+pytestmark = pytest.mark.slow
+
+TOKEN = "safety-token"
+SEED = {
+    "service.txt": "---\nid: service-station\ntitle: 济南高新区企业服务站建设情况\n---\n"
+    "济南高新区在各街道设立了12家“泉惠企”企业服务站，为企业提供政策咨询、事项代办等服务。"
+    "企业可以通过线上“泉惠企”平台查询全部惠企政策。\n",
+    "talent.txt": "---\nid: talent\ntitle: 济高人才2.0政策要点\n---\n"
+    "济南高新区发布“济高人才2.0”政策，对新引进的博士给予每月2000元生活补贴，连续发放三年。"
+    "外籍人才可以在“涉外服务专区”一次办理工作许可和居留许可。\n",
+}
+QUESTIONS = ["高新区有几家企业服务站？", "新引进的博士有什么生活补贴？", "在哪里查惠企政策？",
+             "首次认定的国家高新技术企业奖励多少钱？"]
+MAX_ASKS = 200
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    return make_embedder(DEFAULT_EMBEDDER)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, embedder: Embedder) -> Settings:
+    """The seed corpus, indexed: the version every test starts from."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, text in SEED.items():
+        (corpus / name).write_text(text, "utf-8")
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index",
+                        data_dir=tmp_path / "data", admin_token=TOKEN)
+    reindex(settings, embedder, progress=False)
+    return settings
+
+
+def write_generated_documents(corpus: Path, count: int) -> None:
+    """``count`` one-passage notices recombining seed sentences, each with a fresh nonce so
+    nothing is in the embedding cache and the build has to embed every one."""
+    texts = [*POLICY_PARAGRAPHS, *(t.split("---\n")[-1] for t in SEED.values())]
+    sentences = [s + "。" for text in texts for s in re.split("[。；]", text) if len(s) > 8]
+    nonce = uuid.uuid4().hex[:8]
+    rng = random.Random(nonce)
+    folder = corpus / "generated"
+    folder.mkdir()
+    for number in range(count):
+        body = "".join(rng.sample(sentences, 2))
+        (folder / f"notice-{number:03d}.txt").write_text(
+            f"第{number}号通知（编号{nonce}-{number}）\n\n{body}\n", "utf-8")
+
+
+def server_env(settings: Settings) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POLICYBOT_")}
+    env.update(POLICYBOT_CORPUS_DIR=str(settings.corpus_dir),
+               POLICYBOT_INDEX_DIR=str(settings.index_dir),
+               POLICYBOT_DATA_DIR=str(settings.data_dir),
+               POLICYBOT_ADMIN_TOKEN=TOKEN, PYTHONUNBUFFERED="1")
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def server(settings: Settings, tmp_path: Path) -> Iterator[httpx.Client]:
+    """``python -m service serve`` on a free port, as a client with the admin token."""
+    port = free_port()
+    with open(tmp_path / "server.log", "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "service", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=server_env(settings), stdout=log, stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=base, timeout=60,
+                          headers={"Authorization": f"Bearer {TOKEN}"}) as client:
+            wait_until_ready(client, process, tmp_path / "server.log")
+            yield client
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def wait_until_ready(client: httpx.Client, process: subprocess.Popen, log: Path) -> None:  # type: ignore[type-arg]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited: {log.read_text(errors='replace')[-2000:]}")
+        try:
+            if client.get("/readyz").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError("server not ready after 60 s")
+
+
+@dataclass
+class AskLoop:
+    """Questions posted one after another from a thread until stopped (at most MAX_ASKS)."""
+
+    client: httpx.Client
+    statuses: list[int] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def run(self) -> None:
+        for number in range(MAX_ASKS):
+            if self.stop.is_set():
+                return
+            started = time.perf_counter()
+            try:
+                response = self.client.post("/api/v1/ask",
+                                            json={"question": QUESTIONS[number % len(QUESTIONS)]})
+                self.statuses.append(response.status_code)
+            except httpx.HTTPError as exc:
+                self.statuses.append(-1)
+                print(f"ask failed: {exc!r}", file=sys.stderr)
+            self.latencies.append(time.perf_counter() - started)
+            time.sleep(0.2)  # bounded load: about 5 questions a second at most
+
+
+def test_questions_during_reindex_and_upload_all_succeed(
+    server: httpx.Client, settings: Settings
+) -> None:
+    write_generated_documents(settings.corpus_dir, 24)  # a reindex that takes seconds
+    asks = AskLoop(server)
+    thread = threading.Thread(target=asks.run)
+    thread.start()
+    try:
+        time.sleep(0.5)
+        started = time.perf_counter()
+        job = server.post("/api/v1/reindex")
+        assert job.status_code == 202, job.text
+        status = poll_job(server, job.json()["job"])
+        reindex_seconds = time.perf_counter() - started
+        asks_during_reindex = len(asks.statuses)
+
+        started = time.perf_counter()
+        added = server.post("/api/v1/documents",
+                            files={"file": ("科技政策.pdf", make_pdf(POLICY_PARAGRAPHS))})
+        upload_seconds = time.perf_counter() - started
+        time.sleep(0.5)
+    finally:
+        asks.stop.set()
+        thread.join(timeout=120)
+
+    assert status["status"] == "done", status
+    assert added.status_code == 201, added.text
+    print('DEBUG', asks_during_reindex, reindex_seconds, asks.latencies, status)
+    assert asks_during_reindex >= 3
+    assert asks.statuses and set(asks.statuses) == {200}, asks.statuses
+    answer = server.post("/api/v1/ask", json={"question": QUESTIONS[-1]}).json()
+    assert answer["found"] and answer["citations"][0]["document_id"] == "uploads/科技政策"
+    print(f"\nreindex of {status['result']['passages']} passages "
+          f"({status['result']['embedded']} embedded) {reindex_seconds:.1f}s; upload to "
+          f"searchable {upload_seconds:.2f}s; {len(asks.statuses)} questions, slowest "
+          f"{max(asks.latencies):.2f}s")
+
+
+def poll_job(client: httpx.Client, job: str) -> dict:  # type: ignore[type-arg]
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        status = client.get(f"/api/v1/reindex/{job}").json()
+        if status["status"] != "running":
+            return status
+        time.sleep(0.2)
+    raise AssertionError(f"reindex job {job} still running after 120 s")
+
+
+def test_reindex_killed_mid_embedding_leaves_the_served_index_intact(
+    settings: Settings, embedder: Embedder, tmp_path: Path
+) -> None:
+    previous = current_version(settings.index_dir)
+    write_generated_documents(settings.corpus_dir, 150)
+    stderr_path = tmp_path / "reindex.err"
+    with open(stderr_path, "wb") as stderr:
+        process = subprocess.Popen([sys.executable, "-m", "service", "reindex"],
+                                   env=server_env(settings), stdout=subprocess.DEVNULL,
+                                   stderr=stderr)
+    try:
+        embedded_before_kill = wait_for_embedding_progress(process, settings, stderr_path)
+        process.send_signal(signal.SIGKILL)
+        assert process.wait(timeout=10) == -signal.SIGKILL
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+    stale = list(settings.index_dir.glob(".build-*"))
+    assert stale, "the killed build should have left its .build folder"
+    assert current_version(settings.index_dir) == previous
+    assert load_current(settings.index_dir, embedder.name).version == previous
+    holder = IndexHolder(settings, embedder)
+    holder.refresh()
+    answer = holder.snapshot().answerer.answer(QUESTIONS[1])
+    assert holder.snapshot().version == previous and answer.found
+
+    result = reindex(settings, embedder, progress=False)
+
+    assert current_version(settings.index_dir) == result.version != previous
+    assert not any(path.exists() for path in stale)
+    assert result.documents == 152
+    assert result.embedded <= result.passages - embedded_before_kill  # the cache kept them
+    assert sorted(p.name for p in versions_dir(settings.index_dir).iterdir())[-1] == result.version
+
+
+def wait_for_embedding_progress(process: subprocess.Popen, settings: Settings,  # type: ignore[type-arg]
+                                stderr_path: Path) -> int:
+    """Wait until the build folder exists and one batch of vectors is stored; return how many."""
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        assert process.poll() is None, stderr_path.read_text(errors="replace")[-2000:]
+        done = [int(n) for n in re.findall(r"(\d+)/\d+ \[", stderr_path.read_text(errors="replace"))]
+        if done and max(done) > 0 and list(settings.index_dir.glob(".build-*")):
+            return max(done)
+        time.sleep(0.05)
+    raise AssertionError("the reindex never showed embedding progress")
