@@ -20,8 +20,8 @@ COPY web ./web
 COPY corpus ./corpus
 RUN policybot reindex && chown -R policybot:policybot /app
 
-USER policybot
+USER 10001
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
-    CMD python -c "import urllib.request, sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/readyz', timeout=4).status != 200)"
+    CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/readyz', timeout=4).status != 200)"]
 CMD ["policybot", "serve", "--host", "0.0.0.0", "--port", "8000"]

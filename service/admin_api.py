@@ -19,13 +19,13 @@ from starlette.datastructures import UploadFile
 from service import library
 from service.deps import HolderDep, SettingsDep
 from service.errors import BadRequest, Forbidden, PayloadTooLarge, Unauthorized, UnsupportedMedia
-from service.jobs import Job, ReindexJobs
+from service.jobs import Job, ReindexJobs, SharedEmbedder
 from service.library import Added, DocumentMeta
 from service.schemas import ErrorResponse
 from service.settings import Settings
 
 FORM_FIELDS = ("file", "id", "title", "source", "date")
-UPLOAD_SUFFIXES = ".txt .md .html .htm .pdf .docx .jsonl"
+UPLOAD_SUFFIXES = " ".join(library.UPLOAD_SUFFIXES)
 
 
 def require_admin(request: Request) -> None:
@@ -163,10 +163,11 @@ def add_document(submitted: SubmittedDep, response: Response, holder: HolderDep,
                  settings: SettingsDep) -> DocumentAdded:
     """Store the document and reindex; it is searchable when this returns (201), or 200 with
     the indexed document when the same content is already there."""
+    embedder = SharedEmbedder(holder.embedder)
     if submitted.text is not None:
-        added = library.add_text(settings, holder.embedder, submitted.text, submitted.meta)
+        added = library.add_text(settings, embedder, submitted.text, submitted.meta)
     else:
-        added = library.add_file(settings, holder.embedder, submitted.filename, submitted.data,
+        added = library.add_file(settings, embedder, submitted.filename, submitted.data,
                                  submitted.meta)
     holder.refresh()
     if not added.created:
@@ -177,7 +178,7 @@ def add_document(submitted: SubmittedDep, response: Response, holder: HolderDep,
 @router.delete("/documents/{document_id:path}", status_code=204, response_class=Response,
                summary="Remove a policy document", responses=errors(404, 409, 422))
 def remove_document(document_id: str, holder: HolderDep, settings: SettingsDep) -> Response:
-    library.remove_document(settings, holder.embedder, document_id)
+    library.remove_document(settings, SharedEmbedder(holder.embedder), document_id)
     holder.refresh()
     return Response(status_code=204)
 

@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands")
     from service import admin_commands as a
     from service import commands as c
+    from service.library import UPLOAD_SUFFIXES
 
     def add(name: str, handler, help_text: str) -> argparse.ArgumentParser:  # type: ignore[no-untyped-def]
         sub = commands.add_parser(name, help=help_text, description=help_text)
@@ -52,8 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("reindex", c.cmd_reindex, "build a new index version from the corpus folder")
     add_files = add("add", a.cmd_add, "store policy files in <corpus>/uploads/ and reindex")
-    add_files.add_argument("files", nargs="+", metavar="FILE",
-                           help=".txt .md .html .htm .pdf .docx or .jsonl")
+    add_files.add_argument("files", nargs="+", metavar="FILE", help=" ".join(UPLOAD_SUFFIXES))
     for field in ("id", "title", "source", "date"):
         add_files.add_argument(f"--{field}", help=f"the document's {field} (stored as metadata)")
     remove = add("remove", a.cmd_remove, "remove a document from the corpus and reindex")
@@ -80,17 +80,18 @@ def build_parser() -> argparse.ArgumentParser:
                           help="questions carry 'answerable': report refusal precision/recall")
     evaluate.add_argument("--json", action="store_true")
     match = add("match", c.cmd_match, "list every policy and service that applies to an enterprise")
-    for flag, help_text in (("industry", "an industry, e.g. 生物医药"),
-                            ("qualification", "a qualification, e.g. 专精特新 or 高企"),
-                            ("need", "a kind of support, e.g. 融资 人才 用地 审批 出口")):
-        match.add_argument(f"--{flag}", action="append", default=[], help=f"{help_text} (repeatable)")
-    match.add_argument("--foreign-staff", action="store_true", help="the enterprise has foreign staff")
-    match.add_argument("--text", help="free text describing the enterprise (tagged and merged in)")
+    for flag, example in (("industry", "生物医药"), ("qualification", "专精特新 or 高企"),
+                          ("need", "融资 人才 用地 审批 出口")):
+        match.add_argument(f"--{flag}", action="append", default=[],
+                           help=f"a name or synonym, e.g. {example} (repeatable)")
+    match.add_argument("--foreign-staff", action="store_true", help="it employs foreign staff")
+    match.add_argument("--text", help="free text describing the enterprise (tagged, merged in)")
     match.add_argument("--limit", type=int, default=0, help="show only the first N matches")
     match.add_argument("--json", action="store_true", help="print the API's JSON shape")
     evaluate_match = add("eval-match", c.cmd_eval_match,
                          "measure matching recall/exclusion on profiles with must_include phrases")
-    evaluate_match.add_argument("profiles", type=Path, help="JSONL, e.g. tests/data/match_profiles.jsonl")
+    evaluate_match.add_argument("profiles", type=Path,
+                                help="JSONL, e.g. tests/data/match_profiles.jsonl")
     evaluate_match.add_argument("--json", action="store_true")
     return parser
 

@@ -27,17 +27,19 @@ import yaml
 from service.corpus import SIDECAR_SUFFIX, TEXT_SUFFIXES, parse_front_matter, read_file
 from service.embedding import Embedder
 from service.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, Unprocessable
-from service.extraction import decode_text, extract, safe_filename
+from service.extraction import SUPPORTED_SUFFIXES, decode_text, extract, safe_filename
 from service.index_store import current_version, read_manifest, versions_dir
 from service.indexing import BuildResult, build_lock, rebuild
 from service.models import Document
 from service.settings import Settings
 
 UPLOADS = "uploads"
+UPLOAD_SUFFIXES = (*SUPPORTED_SUFFIXES, ".jsonl")
 STAGING = ".incoming"  # hidden, so the corpus reader never sees half-finished changes
 MAX_ID_CHARS = 200
 MAX_FIELD_CHARS = 300
 MAX_NAME_TRIES = 100
+MAX_STEM_CHARS = 80  # of a file name made from a title or id
 _ID_PART = re.compile(r"[\w.-]+")  # \w is Unicode: Chinese ids are fine
 
 
@@ -85,6 +87,11 @@ def add_file(settings: Settings, embedder: Embedder, filename: str, data: bytes,
                              "each line; leave those fields out")
         if not data.strip():
             raise Unprocessable(f"{name}: the file is empty; upload a file with the policy text")
+        try:
+            data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise Unprocessable(f"{name}: a .jsonl file must be UTF-8; save it as UTF-8 and "
+                                "upload it again") from None
         return _store(settings, embedder, _Upload(name, data, {}, meta), wait)
     extract(name, data)  # refuses unsupported, empty, damaged, encrypted and image-only files
     if suffix in TEXT_SUFFIXES:
@@ -101,7 +108,8 @@ def add_text(settings: Settings, embedder: Embedder, text: str, meta: DocumentMe
         raise BadRequest("title: is required; send the policy's title")
     if not text.strip():
         raise Unprocessable("text: is empty; send the policy text")
-    name = safe_filename((meta.id or meta.title).replace("/", "-") + ".txt")
+    stem = re.sub(r"[^\w.-]+", "-", meta.id or meta.title).strip(".-")[:MAX_STEM_CHARS]
+    name = f"{stem or 'document'}.txt"
     data = (_front_matter(meta.given()) + text).encode("utf-8")
     check_size(name, len(data), settings)
     return _store(settings, embedder, _Upload(name, data, {}, meta), wait)

@@ -54,13 +54,14 @@ class CitationOut(BaseModel):
     document_id: str = Field(examples=["jinan-hitech-2023-q3"])
     title: str = Field(examples=["济南高新区2023年前三季度经济运行与高质量发展综述"])
     text: str = Field(description="The whole cited passage.", examples=["在济南高新区“涉外服务专区”……"])
-    start: int = Field(description="Passage start offset in the cleaned document.")
-    end: int = Field(description="Passage end offset in the cleaned document.")
-    score: float = Field(description="Fused retrieval score of the passage.")
+    start: int = Field(description="Passage start offset in the cleaned document.", examples=[3960])
+    end: int = Field(description="Passage end offset in the cleaned document.", examples=[4250])
+    score: float = Field(description="Fused retrieval score of the passage.", examples=[0.91])
     quote: str = Field(description="The sentence(s) the answer copied, verbatim.",
                        examples=["还完成了外籍员工“工作居留一件事”的联办。"])
-    quote_start: int = Field(description="Quote start offset in the cleaned document.")
-    quote_end: int = Field(description="Quote end offset in the cleaned document.")
+    quote_start: int = Field(description="Quote start offset in the cleaned document.",
+                             examples=[3985])
+    quote_end: int = Field(description="Quote end offset in the cleaned document.", examples=[4042])
     heading: str = Field("", description="Section heading of the passage.", examples=["建设“开放新门户”"])
     source: str | None = Field(None, examples=["济南高新区工作报道（由 PDF 版面提取的文本）"])
     date: str | None = Field(None, examples=["2023-11"])
@@ -70,8 +71,9 @@ class AskResponse(BaseModel):
     answer: str = Field(description="Short answer; every sentence ends with its [n] markers.",
                         examples=["在济南高新区“涉外服务专区”，……还完成了外籍员工“工作居留一件事”的联办。[1]"])
     found: bool = Field(description="False when the policy texts do not cover the question.")
-    citations: list[CitationOut]
-    took_ms: float = Field(examples=[42.0])
+    citations: list[CitationOut] = Field(description="What each [n] marker points to; empty "
+                                          "when found is false.")
+    took_ms: float = Field(description="Server time for the answer.", examples=[42.0])
 
 
 class SearchResult(BaseModel):
@@ -79,19 +81,20 @@ class SearchResult(BaseModel):
     document_id: str = Field(examples=["jinan-hitech-2023-q3"])
     title: str = Field(examples=["济南高新区2023年前三季度经济运行与高质量发展综述"])
     text: str = Field(examples=["为了更好地服务企业发展，济南高新区还将惠企政策全部纳入线上“泉惠企”平台……"])
-    start: int
-    end: int
-    score: float = Field(description="Reciprocal-rank-fusion score.")
-    dense_score: float = Field(description="Cosine similarity of question and passage.")
-    bm25_score: float = Field(description="BM25 score over jieba tokens.")
-    heading: str = ""
-    source: str | None = None
-    date: str | None = None
+    start: int = Field(description="Passage start offset in the cleaned document.", examples=[2866])
+    end: int = Field(description="Passage end offset in the cleaned document.", examples=[3155])
+    score: float = Field(description="Fused score (see the `fusion` setting).", examples=[0.95])
+    dense_score: float = Field(description="Cosine similarity of query and passage.",
+                               examples=[0.87])
+    bm25_score: float = Field(description="BM25 score over jieba tokens.", examples=[7.36])
+    heading: str = Field("", description="Section heading.", examples=["用好改革关键一招 打造“最优软环境”"])
+    source: str | None = Field(None, examples=["济南高新区工作报道（由 PDF 版面提取的文本）"])
+    date: str | None = Field(None, examples=["2023-11"])
 
 
 class SearchResponse(BaseModel):
-    results: list[SearchResult]
-    took_ms: float
+    results: list[SearchResult] = Field(description="Best passages first.")
+    took_ms: float = Field(description="Server time for the search.", examples=[8.5])
 
 
 class DocumentOut(BaseModel):
@@ -99,12 +102,13 @@ class DocumentOut(BaseModel):
     title: str = Field(examples=["济南高新区2023年前三季度经济运行与高质量发展综述"])
     source: str = Field(examples=["济南高新区工作报道（由 PDF 版面提取的文本）"])
     date: str = Field(examples=["2023-11"])
-    passages: int = Field(examples=[18])
-    sha256: str
+    passages: int = Field(description="Passages indexed from it.", examples=[18])
+    sha256: str = Field(description="SHA-256 of the stored file.",
+                        examples=["9c1f0e6b2d…"])
 
 
 class DocumentsResponse(BaseModel):
-    documents: list[DocumentOut]
+    documents: list[DocumentOut] = Field(description="Every document of the served index.")
 
 
 class ReadyResponse(BaseModel):

@@ -85,3 +85,11 @@ def test_openapi_documents_every_field_with_a_chinese_example(seed_client: TestC
     ask = schema["components"]["schemas"]["AskRequest"]["properties"]["question"]
     assert "外籍员工" in str(ask["examples"])
     assert seed_client.get("/docs").status_code == 200
+
+
+def test_every_response_field_has_an_example_or_description(seed_client: TestClient) -> None:
+    schemas = seed_client.get("/openapi.json").json()["components"]["schemas"]
+    for name in ("AskRequest", "AskResponse", "CitationOut", "SearchRequest", "SearchResponse",
+                 "SearchResult", "DocumentOut", "ReadyResponse", "ErrorResponse"):
+        for field, spec in schemas[name]["properties"].items():
+            assert spec.get("examples") or spec.get("description"), f"{name}.{field}"

@@ -11,46 +11,23 @@ import pytest
 from filemakers import POLICY_PARAGRAPHS, POLICY_TITLE, make_pdf
 
 from service.cli import main
-from service.embedding import Embedder, make_embedder
+from service.embedding import Embedder
 from service.errors import BadRequest, Conflict, CorpusError, NotFound
 from service.index_store import current_version, read_manifest, read_passages, versions_dir
 from service.indexing import reindex
 from service.library import (
-    DocumentMeta, add_file, add_text, check_document_id, indexed_documents, remove_document,
+    DocumentMeta,
+    add_file,
+    add_text,
+    check_document_id,
+    indexed_documents,
+    remove_document,
 )
-from service.settings import DEFAULT_EMBEDDER, Settings
+from service.settings import Settings
 
-SEED = {
-    "service.txt": "---\nid: service-station\ntitle: 济南高新区企业服务站建设情况\ndate: 2023-11\n---\n"
-    "济南高新区在各街道设立了12家“泉惠企”企业服务站，为企业提供政策咨询、事项代办等服务。\n\n"
-    "企业可以通过线上“泉惠企”平台查询全部惠企政策。\n",
-    "talent.txt": "---\nid: talent\ntitle: 济高人才2.0政策要点\n---\n"
-    "济南高新区发布“济高人才2.0”政策，对新引进的博士给予每月2000元生活补贴，连续发放三年。\n",
-}
-SEED_IDS = ("service-station", "talent")
+SEED_IDS = ("jinan-hitech-2023-q3", "jinan-hitech-2024-annual")  # conftest's seed corpus
+SEED_FILES = ["jinan-hitech-2023-q3.txt", "jinan-hitech-2024-annual.txt"]
 POLICY_TEXT = "\n\n".join(POLICY_PARAGRAPHS)
-
-
-@pytest.fixture(scope="session")
-def embedder() -> Embedder:
-    return make_embedder(DEFAULT_EMBEDDER)
-
-
-@pytest.fixture(scope="session")
-def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One embedding cache for every test: vectors depend only on the text."""
-    return tmp_path_factory.mktemp("data")
-
-
-@pytest.fixture
-def settings(tmp_path: Path, cache_dir: Path, embedder: Embedder) -> Settings:
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    for name, text in SEED.items():
-        (corpus / name).write_text(text, "utf-8")
-    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", data_dir=cache_dir)
-    reindex(settings, embedder, progress=False)
-    return settings
 
 
 class CountingEmbedder:
@@ -99,7 +76,8 @@ def test_add_pdf_keeps_original_and_a_full_reindex_reproduces_the_index(
     after_add = indexed_documents(settings)
     reindex(settings, embedder, progress=False)
 
-    assert (added.document_id, added.title, added.created) == ("uploads/科技政策", POLICY_TITLE, True)
+    assert (added.document_id, added.title) == ("uploads/科技政策", POLICY_TITLE)
+    assert added.created
     assert (settings.corpus_dir / "uploads/科技政策.pdf").read_bytes() == pdf
     assert "source: 管委会" in (settings.corpus_dir / "uploads/科技政策.pdf.meta.yaml").read_text()
     assert indexed_documents(settings) == after_add
@@ -187,14 +165,15 @@ def test_same_file_under_another_id_is_refused(settings: Settings, embedder: Emb
 def test_new_version_under_the_same_id_replaces_file_and_passages(
     settings: Settings, embedder: Embedder
 ) -> None:
-    add_text(settings, embedder, "旧版政策：奖励标准为每家企业88万元。", DocumentMeta(id="p1", title="旧"))
+    add_text(settings, embedder, "旧版政策：奖励标准为每家企业88万元。",
+             DocumentMeta(id="p1", title="旧"))
     new_pdf = make_pdf(POLICY_PARAGRAPHS)
 
     added = add_file(settings, embedder, "新版.pdf", new_pdf, DocumentMeta(id="p1"))
 
     assert added.created and added.document_id == "p1"
     assert sorted(corpus_files(settings)) == [
-        "service.txt", "talent.txt", "uploads/新版.pdf", "uploads/新版.pdf.meta.yaml"]
+        *SEED_FILES, "uploads/新版.pdf", "uploads/新版.pdf.meta.yaml"]
     assert not any("88万元" in text for text in passages_of(settings, "p1"))
     assert any("30万元" in text for text in passages_of(settings, "p1"))
 
@@ -202,10 +181,11 @@ def test_new_version_under_the_same_id_replaces_file_and_passages(
 def test_seed_document_replaced_by_an_upload_with_its_id(
     settings: Settings, embedder: Embedder
 ) -> None:
-    add_text(settings, embedder, "企业服务站已增加到20家。", DocumentMeta(id="service-station", title="新"))
+    add_text(settings, embedder, "企业服务站已增加到20家。",
+             DocumentMeta(id="jinan-hitech-2024-annual", title="新"))
 
-    assert "service.txt" not in corpus_files(settings)
-    assert passages_of(settings, "service-station") == ["企业服务站已增加到20家。"]
+    assert "jinan-hitech-2024-annual.txt" not in corpus_files(settings)
+    assert passages_of(settings, "jinan-hitech-2024-annual") == ["企业服务站已增加到20家。"]
 
 
 def test_upload_named_like_another_documents_file_is_stored_beside_it(
@@ -230,7 +210,7 @@ def test_failed_reindex_after_a_replace_puts_the_old_file_back(
 
     with pytest.raises(RuntimeError, match="embedder crashed"):
         add_file(settings, BrokenEmbedder(embedder), "new.pdf", make_pdf(unseen_paragraphs()),
-                 DocumentMeta(id="talent"))
+                 DocumentMeta(id="jinan-hitech-2024-annual"))
 
     assert corpus_files(settings) == files
     assert current_version(settings.index_dir) == version
@@ -242,17 +222,18 @@ def test_failed_remove_restores_the_file(settings: Settings, embedder: Embedder)
     files = corpus_files(settings)
 
     with pytest.raises(CorpusError, match="front matter starts with '---' but never ends"):
-        remove_document(settings, embedder, "service-station")
+        remove_document(settings, embedder, "jinan-hitech-2024-annual")
 
     assert corpus_files(settings) == files
 
 
 def test_remove_deletes_the_file_and_its_passages(settings: Settings, embedder: Embedder) -> None:
-    added = add_file(settings, embedder, "p.pdf", make_pdf(POLICY_PARAGRAPHS), DocumentMeta(title="t"))
+    added = add_file(settings, embedder, "p.pdf", make_pdf(POLICY_PARAGRAPHS),
+                     DocumentMeta(title="t"))
 
     remove_document(settings, embedder, added.document_id)
 
-    assert sorted(corpus_files(settings)) == ["service.txt", "talent.txt"]
+    assert sorted(corpus_files(settings)) == SEED_FILES
     assert added.document_id not in indexed_documents(settings)
     with pytest.raises(NotFound, match="no document with id 'uploads/p'"):
         remove_document(settings, embedder, added.document_id)
@@ -282,7 +263,9 @@ def test_id_in_uploaded_front_matter_is_checked(settings: Settings, embedder: Em
 # ---- index versions -----------------------------------------------------------------------
 
 
-def test_reindex_keeps_the_newest_versions_and_current(settings: Settings, embedder: Embedder) -> None:
+def test_reindex_keeps_the_newest_versions_and_current(
+    settings: Settings, embedder: Embedder
+) -> None:
     small = settings.model_copy(update={"keep_versions": 2})
     built = [reindex(small, embedder, progress=False).version for _ in range(3)]
 
@@ -326,4 +309,4 @@ def test_cli_add_and_remove_use_the_same_files(
     assert out.splitlines()[:2] == ["added: uploads/科技政策  CLI 标题  (1 passages)",
                                     "already indexed: uploads/科技政策  CLI 标题  (1 passages)"]
     assert "no document with id 'uploads/科技政策'" in err
-    assert sorted(corpus_files(settings)) == ["service.txt", "talent.txt"]
+    assert sorted(corpus_files(settings)) == SEED_FILES

@@ -20,51 +20,32 @@ import httpx
 import pytest
 from filemakers import POLICY_PARAGRAPHS, make_pdf
 
-from service.embedding import Embedder, make_embedder
+from service.embedding import Embedder
 from service.index_store import current_version, load_current, versions_dir
 from service.indexing import reindex
 from service.serving import IndexHolder
-from service.settings import DEFAULT_EMBEDDER, Settings
+from service.settings import Settings
 
 pytestmark = pytest.mark.slow
 
 TOKEN = "safety-token"
-SEED = {
-    "service.txt": "---\nid: service-station\ntitle: 济南高新区企业服务站建设情况\n---\n"
-    "济南高新区在各街道设立了12家“泉惠企”企业服务站，为企业提供政策咨询、事项代办等服务。"
-    "企业可以通过线上“泉惠企”平台查询全部惠企政策。\n",
-    "talent.txt": "---\nid: talent\ntitle: 济高人才2.0政策要点\n---\n"
-    "济南高新区发布“济高人才2.0”政策，对新引进的博士给予每月2000元生活补贴，连续发放三年。"
-    "外籍人才可以在“涉外服务专区”一次办理工作许可和居留许可。\n",
-}
-QUESTIONS = ["高新区有几家企业服务站？", "新引进的博士有什么生活补贴？", "在哪里查惠企政策？",
-             "首次认定的国家高新技术企业奖励多少钱？"]
+QUESTIONS = ["企业在哪里可以查到惠企政策？", "高新区有没有线下的企业服务站？一共有几家？",
+             "“首席政策官”是做什么的？高新区有多少人？", "首次认定的国家高新技术企业奖励多少钱？"]
 MAX_ASKS = 200
 
 
-@pytest.fixture(scope="session")
-def embedder() -> Embedder:
-    return make_embedder(DEFAULT_EMBEDDER)
-
-
 @pytest.fixture
-def settings(tmp_path: Path, embedder: Embedder) -> Settings:
-    """The seed corpus, indexed: the version every test starts from."""
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    for name, text in SEED.items():
-        (corpus / name).write_text(text, "utf-8")
-    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index",
-                        data_dir=tmp_path / "data", admin_token=TOKEN)
-    reindex(settings, embedder, progress=False)
-    return settings
+def settings(settings: Settings) -> Settings:
+    """conftest's private copy of the seed corpus and index, with the admin API turned on."""
+    return settings.model_copy(update={"admin_token": TOKEN})
 
 
 def write_generated_documents(corpus: Path, count: int) -> None:
-    """``count`` one-passage notices recombining seed sentences, each with a fresh nonce so
-    nothing is in the embedding cache and the build has to embed every one."""
-    texts = [*POLICY_PARAGRAPHS, *(t.split("---\n")[-1] for t in SEED.values())]
-    sentences = [s + "。" for text in texts for s in re.split("[。；]", text) if len(s) > 8]
+    """``count`` one-passage notices recombining sentences of the seed corpus, each with a
+    fresh nonce so nothing is in the embedding cache and the build has to embed every one."""
+    texts = [path.read_text("utf-8").split("\n---\n")[-1] for path in sorted(corpus.glob("*.txt"))]
+    sentences = [s.strip() + "。" for text in texts for s in re.split("[。！？]", text)
+                 if 15 <= len(s.strip()) <= 60]
     nonce = uuid.uuid4().hex[:8]
     rng = random.Random(nonce)
     folder = corpus / "generated"
@@ -133,62 +114,64 @@ class AskLoop:
     """Questions posted one after another from a thread until stopped (at most MAX_ASKS)."""
 
     client: httpx.Client
-    statuses: list[int] = field(default_factory=list)
-    latencies: list[float] = field(default_factory=list)
+    asks: list[tuple[float, float, int]] = field(default_factory=list)  # start, end, status
     stop: threading.Event = field(default_factory=threading.Event)
 
     def run(self) -> None:
+        """Every other question is new, so its vector is not cached and needs the embedder."""
         for number in range(MAX_ASKS):
             if self.stop.is_set():
                 return
-            started = time.perf_counter()
+            question = QUESTIONS[number % len(QUESTIONS)] if number % 2 else f"第{number}问：补贴？"
+            started = time.monotonic()
             try:
-                response = self.client.post("/api/v1/ask",
-                                            json={"question": QUESTIONS[number % len(QUESTIONS)]})
-                self.statuses.append(response.status_code)
+                response = self.client.post("/api/v1/ask", json={"question": question})
+                status = response.status_code
             except httpx.HTTPError as exc:
-                self.statuses.append(-1)
+                status = -1
                 print(f"ask failed: {exc!r}", file=sys.stderr)
-            self.latencies.append(time.perf_counter() - started)
-            time.sleep(0.2)  # bounded load: about 5 questions a second at most
+            self.asks.append((started, time.monotonic(), status))
+            time.sleep(0.2)  # bounded load: at most five questions a second
+
+    def during(self, window: tuple[float, float]) -> int:
+        """How many questions were in flight at some time inside ``window``."""
+        return sum(1 for start, end, _ in self.asks if start < window[1] and end > window[0])
 
 
 def test_questions_during_reindex_and_upload_all_succeed(
     server: httpx.Client, settings: Settings
 ) -> None:
-    write_generated_documents(settings.corpus_dir, 24)  # a reindex that takes seconds
-    asks = AskLoop(server)
-    thread = threading.Thread(target=asks.run)
+    write_generated_documents(settings.corpus_dir, 24)  # a build of a few seconds
+    for question in QUESTIONS:  # load jieba and warm the model before timing anything
+        assert server.post("/api/v1/ask", json={"question": question}).status_code == 200
+    loop = AskLoop(server)
+    thread = threading.Thread(target=loop.run)
     thread.start()
     try:
         time.sleep(0.5)
-        started = time.perf_counter()
+        started = time.monotonic()
         job = server.post("/api/v1/reindex")
-        assert job.status_code == 202, job.text
-        status = poll_job(server, job.json()["job"])
-        reindex_seconds = time.perf_counter() - started
-        asks_during_reindex = len(asks.statuses)
-
-        started = time.perf_counter()
+        status = poll_job(server, job.json()["job"]) if job.status_code == 202 else job.json()
+        reindexing = (started, time.monotonic())
         added = server.post("/api/v1/documents",
                             files={"file": ("科技政策.pdf", make_pdf(POLICY_PARAGRAPHS))})
-        upload_seconds = time.perf_counter() - started
+        uploading = (reindexing[1], time.monotonic())
         time.sleep(0.5)
     finally:
-        asks.stop.set()
+        loop.stop.set()
         thread.join(timeout=120)
 
     assert status["status"] == "done", status
     assert added.status_code == 201, added.text
-    print('DEBUG', asks_during_reindex, reindex_seconds, asks.latencies, status)
-    assert asks_during_reindex >= 3
-    assert asks.statuses and set(asks.statuses) == {200}, asks.statuses
+    assert loop.during(reindexing) >= 1 and loop.during(uploading) >= 1
+    assert {status for _, _, status in loop.asks} == {200}, loop.asks
     answer = server.post("/api/v1/ask", json={"question": QUESTIONS[-1]}).json()
     assert answer["found"] and answer["citations"][0]["document_id"] == "uploads/科技政策"
-    print(f"\nreindex of {status['result']['passages']} passages "
-          f"({status['result']['embedded']} embedded) {reindex_seconds:.1f}s; upload to "
-          f"searchable {upload_seconds:.2f}s; {len(asks.statuses)} questions, slowest "
-          f"{max(asks.latencies):.2f}s")
+    slowest = max(end - start for start, end, _ in loop.asks)
+    print(f"\nreindex of {status['result']['passages']} passages ({status['result']['embedded']} "
+          f"embedded) {reindexing[1] - reindexing[0]:.1f}s; upload to searchable "
+          f"{uploading[1] - uploading[0]:.2f}s; {len(loop.asks)} questions "
+          f"({loop.during(reindexing)} during the reindex), slowest {slowest:.2f}s")
 
 
 def poll_job(client: httpx.Client, job: str) -> dict:  # type: ignore[type-arg]
@@ -226,7 +209,7 @@ def test_reindex_killed_mid_embedding_leaves_the_served_index_intact(
     assert load_current(settings.index_dir, embedder.name).version == previous
     holder = IndexHolder(settings, embedder)
     holder.refresh()
-    answer = holder.snapshot().answerer.answer(QUESTIONS[1])
+    answer = holder.snapshot().answerer.answer(QUESTIONS[0])
     assert holder.snapshot().version == previous and answer.found
 
     result = reindex(settings, embedder, progress=False)
@@ -244,7 +227,8 @@ def wait_for_embedding_progress(process: subprocess.Popen, settings: Settings,  
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         assert process.poll() is None, stderr_path.read_text(errors="replace")[-2000:]
-        done = [int(n) for n in re.findall(r"(\d+)/\d+ \[", stderr_path.read_text(errors="replace"))]
+        progress = stderr_path.read_text(errors="replace")
+        done = [int(n) for n in re.findall(r"(\d+)/\d+ \[", progress)]
         if done and max(done) > 0 and list(settings.index_dir.glob(".build-*")):
             return max(done)
         time.sleep(0.05)

@@ -1,0 +1,101 @@
+"""Index folders the benchmarks run against, all under bench/out/ (gitignored).
+
+    bench/out/data/                 shared embedding cache: real vectors, embedded once
+    bench/out/corpus-<n>/           synthetic corpora (see synthetic.py)
+    bench/out/index-seed/           the seed corpus
+    bench/out/index-<n>/            a synthetic corpus with real vectors
+    bench/out/index-<n>-synthetic/  real format, real passages, synthetic vectors (startup only)
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+import synthetic
+from service.embedding import Embedder, make_embedder
+from service.embedding_cache import PassageVectorCache, text_hash
+from service.index_store import current_version, read_manifest, read_passages, versions_dir
+from service.indexing import BuildResult, embedding_text, reindex
+from service.settings import Settings
+
+OUT = Path(__file__).resolve().parent / "out"
+SHARED_DATA = OUT / "data"
+
+
+def settings_for(name: str, corpus_dir: Path, data_dir: Path = SHARED_DATA) -> Settings:
+    return Settings(corpus_dir=corpus_dir, index_dir=OUT / f"index-{name}", data_dir=data_dir,
+                    keep_versions=1)
+
+
+def env_for(settings: Settings) -> dict[str, str]:
+    """POLICYBOT_* variables that make a `policybot serve` subprocess use ``settings``' folders."""
+    return {"POLICYBOT_CORPUS_DIR": str(settings.corpus_dir),
+            "POLICYBOT_INDEX_DIR": str(settings.index_dir),
+            "POLICYBOT_DATA_DIR": str(settings.data_dir)}
+
+
+def seed_settings() -> Settings:
+    return settings_for("seed", synthetic.SEED_CORPUS)
+
+
+def synthetic_settings(passages: int) -> Settings:
+    corpus = OUT / f"corpus-{passages // 1000}k"
+    synthetic.write_corpus(corpus, passages)
+    return settings_for(f"{passages // 1000}k", corpus)
+
+
+def ensure_index(settings: Settings, embedder: Embedder | None = None) -> BuildResult | None:
+    """Reindex ``settings``' corpus unless its current version was built from the same corpus."""
+    if _up_to_date(settings):
+        return None
+    print(f"building {settings.index_dir} (vectors come from the cache in {settings.data_dir}; "
+          "the first build of a synthetic corpus embeds every passage)", file=sys.stderr)
+    return reindex(settings, embedder or make_embedder(settings.embedder), wait=True)
+
+
+def _up_to_date(settings: Settings) -> bool:
+    version = current_version(settings.index_dir)
+    if version is None:
+        return False
+    built = (versions_dir(settings.index_dir) / version / "manifest.json").stat().st_mtime
+    newest = max(p.stat().st_mtime for p in settings.corpus_dir.rglob("*") if p.is_file())
+    return built > newest
+
+
+def current_folder(settings: Settings) -> Path:
+    version = current_version(settings.index_dir)
+    if version is None:
+        raise SystemExit(f"no index in {settings.index_dir}")
+    return versions_dir(settings.index_dir) / version
+
+
+def cached_vectors(settings: Settings, embedder_name: str) -> np.ndarray:
+    """The real passage vectors of ``settings``' current index, read from the embedding cache."""
+    folder = current_folder(settings)
+    texts = [embedding_text(p) for p in read_passages(folder)]
+    cache = PassageVectorCache(settings.data_dir / "embedding_cache.sqlite")
+    found = cache._lookup(embedder_name, [text_hash(t) for t in texts])
+    vectors = [found[text_hash(t)] for t in texts if text_hash(t) in found]
+    return np.stack(vectors).astype(np.float32)
+
+
+def manifest_of(settings: Settings) -> dict:  # type: ignore[type-arg]
+    return read_manifest(current_folder(settings))
+
+
+def build_10k_in_background_hint() -> str:
+    return ("the 10k index embeds ~10k passages once (15-40 min on 2 cores); run "
+            "`.venv/bin/python bench/datasets.py 10000` in the background first")
+
+
+def main() -> None:
+    passages = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+    result = ensure_index(synthetic_settings(passages))
+    print(result or "index is up to date")
+
+
+if __name__ == "__main__":
+    main()
