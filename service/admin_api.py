@@ -8,7 +8,7 @@ token the admin API is off (403). The routes are thin: they parse the request an
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
@@ -210,6 +210,6 @@ def _document_added(added: Added) -> DocumentAdded:
 
 
 def _job_out(job: Job) -> JobOut:
-    result = BuildOut(**job.result.__dict__) if job.result else None
+    result = BuildOut(**asdict(job.result)) if job.result else None
     return JobOut(job=job.id, status=job.status, stage=job.stage, done=job.done,
                   total=job.total, result=result, error=job.error)

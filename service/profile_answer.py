@@ -2,7 +2,9 @@
 
 "我们是一家生物医药领域的专精特新企业，需要融资和人才，能享受哪些政策？" is answered with
 the matching policies as a grouped list: the count, then one verbatim sentence per item
-with its [n] marker. Every other question goes to the inner answerer unchanged.
+with its [n] marker. A profile set on the web page counts as the enterprise describing
+itself, so "有哪些政策适合我们？" alone then gets the list. Every other question goes to the
+inner answerer unchanged.
 """
 
 from __future__ import annotations
@@ -34,24 +36,30 @@ class ProfileAwareAnswerer:
         self.matcher = matcher
         self.max_items = max_items
 
-    def answer(self, question: str, top_k: int = 5) -> Answer:
-        profile = self.profile_of(question)
-        if profile is None:
-            return self.inner.answer(question, top_k=top_k)
-        return self.list_answer(profile)
+    def answer(self, question: str, top_k: int = 5, profile: Profile | None = None) -> Answer:
+        merged = self.profile_of(question, profile)
+        if merged is None:
+            return self.inner.answer(question, top_k=top_k, profile=profile)
+        return self.list_answer(merged)
 
-    def profile_of(self, question: str) -> Profile | None:
-        """The profile a question describes, or None for an ordinary question.
+    def profile_of(self, question: str, given: Profile | None = None) -> Profile | None:
+        """The profile to list matches for, or None for an ordinary question.
 
-        The question must speak of the asker's enterprise (我们/我公司…), ask what
-        applies (哪些政策/能享受/适用/可以申请…) and name an industry, qualification or
-        need; a question about another city stays with the inner answerer, which refuses.
+        The question must ask what applies (哪些政策/能享受/适用/可以申请…); without a
+        ``given`` profile (the web page's panel) it must also speak of the asker's
+        enterprise (我们/我公司…). ``given`` and what the question names are merged and
+        must not be empty; a question about another city stays with the inner answerer,
+        which refuses.
         """
-        if not (SELF_REFERENCE.search(question) and ASKS_WHAT_APPLIES.search(question)):
+        given = given or Profile()
+        if not ASKS_WHAT_APPLIES.search(question):
+            return None
+        if given.empty and not SELF_REFERENCE.search(question):
             return None
         if query_terms(question, self.matcher.index.bm25).foreign_places:
             return None
-        profile = build_profile(self.matcher.taxonomy, text=question)
+        profile = build_profile(self.matcher.taxonomy, given.industries, given.qualifications,
+                                given.needs, text=question)
         return None if profile.empty else profile
 
     def list_answer(self, profile: Profile) -> Answer:
@@ -79,15 +87,16 @@ def _compose(matcher: PolicyMatcher, profile: Profile, shown: list[Match], total
     lines = [f"共 {total} 项政策和服务适用于贵企业（{profile.describe()}），"
              "按需求分组如下，每条摘自政策原文："]
     evidence = {m.card.passage.id: matcher.explain(m, profile) for m in shown}
-    quoted: set[tuple[str, int]] = set()
+    quoted: set[tuple[str, int]] = set()  # (document, offset): overlapping passages repeat
     for group, members in grouped(shown, profile):
         items = []
         for match in members:
             passage = match.card.passage
             quote = dict(evidence[passage.id].quotes)[dict(match.groups())[group]]
-            if (passage.id, quote.start) in quoted:  # same sentence under an earlier need
+            sentence = (passage.document_id, passage.start + quote.start)
+            if sentence in quoted:  # already listed, under an earlier need or passage
                 continue
-            quoted.add((passage.id, quote.start))
+            quoted.add(sentence)
             marker = markers.setdefault(passage.id, len(markers) + 1)
             hit = Hit(passage, match.score, 0.0, 0.0)
             citations.append(Citation(marker, hit, quote.text, passage.start + quote.start,

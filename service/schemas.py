@@ -38,6 +38,14 @@ class AskRequest(StrictModel):
         examples=["外籍员工的工作许可和居留能一起办吗？"],
     )
     top_k: TopK | None = Field(None, examples=[5])
+    profile: ProfileIn | None = Field(
+        None,
+        description="Optional enterprise profile (the page's 企业画像 panel), merged with what "
+                    "the question says. With it, a question asking what applies (有哪些政策适合"
+                    "我们？) gets the matching policies as a list; unknown values are a 422.",
+        examples=[{"industries": ["生物医药与大健康"], "qualifications": ["专精特新"],
+                   "needs": ["金融", "人才"], "foreign_staff": False}],
+    )
 
 
 class SearchRequest(StrictModel):

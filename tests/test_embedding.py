@@ -52,3 +52,28 @@ def test_sentence_transformers_backend_loads_a_local_model_offline() -> None:
     query = embedder.embed_query("tax incentives for small companies")
     assert vectors.shape == (2, embedder.dim) == (2, 384)
     assert vectors[0] @ query > vectors[1] @ query
+
+
+def test_a_waiting_query_goes_before_a_waiting_passage_batch() -> None:
+    import threading
+    import time
+
+    from service.embedding import QueryFirstLock
+
+    lock = QueryFirstLock()
+    order: list[str] = []
+
+    def take(kind: str) -> None:
+        with lock.hold(query=kind == "query"):
+            order.append(kind)
+
+    with lock.hold(query=False):
+        batch = threading.Thread(target=take, args=("batch",))
+        batch.start()
+        time.sleep(0.05)
+        query = threading.Thread(target=take, args=("query",))
+        query.start()
+        time.sleep(0.05)
+    batch.join(2)
+    query.join(2)
+    assert order == ["query", "batch"]

@@ -8,6 +8,9 @@
 
   const ASK_URL = "/api/v1/ask";
   const FEEDBACK_URL = "/api/v1/feedback";
+  const TAXONOMY_URL = "/api/v1/taxonomy";
+  const PROFILE_KEY = "policybot.profile";
+  const FACETS = ["industries", "qualifications", "needs"];
   const TIMEOUT_MS = 45000;
   const MARKER = /\[(\d{1,3})\]/g;
   const HELP_CHANNELS = [
@@ -23,6 +26,11 @@
   const hint = document.getElementById("question-hint");
   const conversation = document.getElementById("conversation");
   const dialog = document.getElementById("passage-dialog");
+  const profilePanel = document.getElementById("profile-panel");
+  const profileFacets = document.getElementById("profile-facets");
+  const foreignStaff = document.getElementById("profile-foreign-staff");
+  const profileActive = document.getElementById("profile-active");
+  let facetLabels = null;  // facet name -> label, once the taxonomy has loaded
   const maxChars = Number(input.dataset.max) || 500;
   const defaultHint = hint.textContent;
   let pending = false;
@@ -99,6 +107,110 @@
     });
   }
 
+  /* ---------- the enterprise profile panel ---------- */
+
+  function storedProfile() {
+    try {
+      const value = JSON.parse(localStorage.getItem(PROFILE_KEY) || "null");
+      return value && typeof value === "object" ? value : {};
+    } catch (_) {
+      return {};  // storage blocked or an unreadable value: start empty
+    }
+  }
+
+  function storeProfile(profile) {
+    try {
+      if (profile) localStorage.setItem(PROFILE_KEY, JSON.stringify(profile));
+      else localStorage.removeItem(PROFILE_KEY);
+    } catch (_) {
+      // storage blocked (private mode): the panel still works for this page
+    }
+  }
+
+  /** The selected profile as /api/v1/ask takes it, or null when nothing is selected. */
+  function currentProfile() {
+    if (!facetLabels) return null;
+    const profile = {};
+    for (const facet of FACETS) {
+      const boxes = profileFacets.querySelectorAll("input[data-facet='" + facet + "']:checked");
+      const values = Array.from(boxes, function (box) { return box.value; });
+      if (values.length) profile[facet] = values;
+    }
+    if (foreignStaff.checked) profile.foreign_staff = true;
+    return Object.keys(profile).length ? profile : null;
+  }
+
+  function describeProfile(profile, withLabels) {
+    const parts = FACETS.filter(function (facet) { return profile[facet]; }).map(function (facet) {
+      const values = profile[facet].join("、");
+      return withLabels ? facetLabels[facet] + "：" + values : values;
+    });
+    if (profile.foreign_staff) parts.push("有外籍员工");
+    return parts.join(withLabels ? "；" : "、");
+  }
+
+  function updateProfile() {
+    const profile = currentProfile();
+    storeProfile(profile);
+    const count = profile ? profilePanel.querySelectorAll("input:checked").length : 0;
+    document.getElementById("profile-count").textContent = count ? "已选 " + count + " 项" : "未设置";
+    document.getElementById("profile-summary").textContent = profile
+      ? "已选：" + describeProfile(profile, true)
+      : "未选择：提问时不附带企业画像。";
+    document.getElementById("profile-active-text").textContent = profile
+      ? "企业画像：" + describeProfile(profile, false) : "";
+    profileActive.hidden = !profile;
+    profilePanel.classList.toggle("profile--set", Boolean(profile));
+  }
+
+  function facetFieldset(facet, stored) {
+    const chosen = Array.isArray(stored[facet.name]) ? stored[facet.name] : [];
+    return el("fieldset", { class: "profile__facet" }, [
+      el("legend", { class: "profile__legend", text: facet.label }),
+      el("div", { class: "profile__options" }, facet.values.map(function (value) {
+        return el("label", {
+          class: "chip",
+          title: value.synonyms.length ? "也称：" + value.synonyms.join("、") : null,
+        }, [
+          el("input", { type: "checkbox", name: facet.name, value: value.name,
+                        "data-facet": facet.name, checked: chosen.includes(value.name) }),
+          el("span", { text: value.name }),
+        ]);
+      })),
+    ]);
+  }
+
+  async function loadProfilePanel() {
+    let data = null;
+    try {
+      const response = await fetch(TAXONOMY_URL, { headers: { "Accept": "application/json" } });
+      data = response.ok ? await response.json() : null;
+    } catch (_) {
+      data = null;
+    }
+    if (!data || !Array.isArray(data.facets)) return;  // no panel; questions go without one
+    const stored = storedProfile();
+    const facets = data.facets.filter(function (facet) { return FACETS.includes(facet.name); });
+    facetLabels = Object.fromEntries(facets.map(function (facet) { return [facet.name, facet.label]; }));
+    profileFacets.replaceChildren(...facets.map(function (facet) { return facetFieldset(facet, stored); }));
+    foreignStaff.checked = stored.foreign_staff === true;
+    profilePanel.hidden = false;
+    updateProfile();  // also drops stored values the taxonomy no longer has
+  }
+
+  profilePanel.addEventListener("change", updateProfile);
+
+  document.getElementById("profile-clear").addEventListener("click", function () {
+    for (const box of profilePanel.querySelectorAll("input:checked")) box.checked = false;
+    updateProfile();
+  });
+
+  document.getElementById("profile-edit").addEventListener("click", function () {
+    profilePanel.open = true;
+    profilePanel.scrollIntoView({ block: "nearest" });
+    profilePanel.querySelector("summary").focus();
+  });
+
   /* ---------- asking ---------- */
 
   async function postJSON(url, body) {
@@ -154,7 +266,10 @@
     ]));
     turn.scrollIntoView({ block: "nearest" });
     try {
-      const result = await postJSON(ASK_URL, { question: question });
+      const body = { question: question };
+      const profile = currentProfile();
+      if (profile) body.profile = profile;
+      const result = await postJSON(ASK_URL, body);
       if (result.response.ok && result.data && typeof result.data.answer === "string") {
         slot.replaceChildren(renderAnswer(question, result.data));
       } else {
@@ -211,17 +326,36 @@
     });
   }
 
-  function answerText(text, groups) {
-    const paragraph = el("p", { class: "answer__text" });
+  function withMarkers(node, text, groups) {
     let last = 0;
     for (const match of text.matchAll(MARKER)) {
       const group = groups.get(Number(match[1]));
       if (!group) continue;
-      paragraph.append(text.slice(last, match.index), markerButton(match[1], group));
+      node.append(text.slice(last, match.index), markerButton(match[1], group));
       last = match.index + match[0].length;
     }
-    paragraph.append(text.slice(last));
-    return paragraph;
+    node.append(text.slice(last));
+    return node;
+  }
+
+  /** A one-paragraph answer, or a list answer's lines: 【group】 headings and "· " items. */
+  function answerText(text, groups) {
+    if (!text.includes("\n")) return withMarkers(el("p", { class: "answer__text" }), text, groups);
+    const body = el("div", { class: "answer__text answer__text--list" });
+    let list = null;
+    for (const line of text.split("\n")) {
+      if (line.startsWith("· ")) {
+        if (!list) body.append(list = el("ul", { class: "answer__items" }));
+        list.append(withMarkers(el("li"), line.slice(2), groups));
+        continue;
+      }
+      list = null;
+      const heading = /^【(.+)】$/.exec(line);
+      body.append(heading
+        ? el("p", { class: "answer__group", text: heading[1] })
+        : withMarkers(el("p"), line, groups));
+    }
+    return body;
   }
 
   function sourceList(groups) {
@@ -427,4 +561,5 @@
   });
 
   updateComposer();
+  loadProfilePanel();
 })();
