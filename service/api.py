@@ -11,8 +11,14 @@ from service.deps import HolderDep, SettingsDep, SnapshotDep
 from service.match_api import profile_from
 from service.presenters import ask_response, search_result
 from service.schemas import (
-    AskRequest, AskResponse, DocumentOut, DocumentsResponse, ErrorResponse, ReadyResponse,
-    SearchRequest, SearchResponse,
+    AskRequest,
+    AskResponse,
+    DocumentOut,
+    DocumentsResponse,
+    ErrorResponse,
+    ReadyResponse,
+    SearchRequest,
+    SearchResponse,
 )
 
 ERRORS = {code: {"model": ErrorResponse} for code in (400, 413, 422, 503)}

@@ -68,9 +68,14 @@ def _soft_cut(text: str, start: int, limit: int) -> int:
         if text[i] in SOFT_BREAKS:
             return i + 1
     cut = limit
-    while cut > start + 1 and (text[cut - 1].isdigit() or text[cut - 1] == ".") and text[cut].isdigit():
-        cut -= 1  # never split inside a number
+    while cut > start + 1 and _inside_number(text, cut):
+        cut -= 1
     return cut
+
+
+def _inside_number(text: str, cut: int) -> bool:
+    """True when cutting at ``cut`` would split a number such as 1331.4."""
+    return (text[cut - 1].isdigit() or text[cut - 1] == ".") and text[cut].isdigit()
 
 
 def _pack(spans: list[tuple[int, int]], params: ChunkingParams) -> list[tuple[int, int]]:

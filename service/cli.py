@@ -47,7 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     def add(name: str, handler, help_text: str) -> argparse.ArgumentParser:  # type: ignore[no-untyped-def]
         sub = commands.add_parser(name, help=help_text, description=help_text)
         sub.set_defaults(handler=handler)
-        sub.add_argument("--corpus", help="corpus folder (default: POLICYBOT_CORPUS_DIR or corpus/)")
+        sub.add_argument("--corpus",
+                         help="corpus folder (default: POLICYBOT_CORPUS_DIR or corpus/)")
         sub.add_argument("--index", help="index folder (default: POLICYBOT_INDEX_DIR or index/)")
         return sub
 

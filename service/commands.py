@@ -9,7 +9,11 @@ import textwrap
 from service.embedding import make_embedder
 from service.errors import ServiceError
 from service.evaluation import (
-    HEADER, eval_index, modes_for, read_jsonl, score_retrieval,
+    HEADER,
+    eval_index,
+    modes_for,
+    read_jsonl,
+    score_retrieval,
 )
 from service.index_store import current_version, load_current
 from service.indexing import reindex

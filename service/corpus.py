@@ -81,7 +81,9 @@ def parse_front_matter(text: str, where: str) -> tuple[dict[str, Any], str]:
         return {}, text
     parts = text.split("\n---", 1)
     if len(parts) != 2:
-        raise CorpusError(f"{where}: front matter starts with '---' but never ends; add a '---' line")
+        raise CorpusError(
+            f"{where}: front matter starts with '---' but never ends; add a '---' line"
+        )
     try:
         meta = yaml.safe_load(parts[0][3:]) or {}
     except yaml.YAMLError as exc:
@@ -91,7 +93,9 @@ def parse_front_matter(text: str, where: str) -> tuple[dict[str, Any], str]:
     return meta, parts[1].split("\n", 1)[1] if "\n" in parts[1] else ""
 
 
-def make_document(meta: dict[str, Any], body: str, relative: str, default_id: str, sha: str) -> Document:
+def make_document(
+    meta: dict[str, Any], body: str, relative: str, default_id: str, sha: str
+) -> Document:
     text = clean_text(body)
     doc_id = str(meta.get("id") or default_id).strip()
     title = str(meta.get("title") or _first_line(text) or doc_id).strip()

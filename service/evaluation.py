@@ -31,7 +31,8 @@ class RetrievalScores:
         return f"{self.mode:<8} {self.questions:>5} {cells} {self.mrr10:>7.3f}"
 
 
-HEADER = f"{'mode':<8} {'n':>5} " + " ".join(f"{'hit@' + str(k):>7}" for k in CUTOFFS) + f" {'MRR@10':>7}"
+HEADER = (f"{'mode':<8} {'n':>5} " + " ".join(f"{'hit@' + str(k):>7}" for k in CUTOFFS)
+          + f" {'MRR@10':>7}")
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:

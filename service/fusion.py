@@ -17,7 +17,7 @@ def reciprocal_rank_fusion(
     if len(weights) != len(rankings):
         raise ValueError(f"got {len(weights)} weights for {len(rankings)} rankings")
     fused: dict[int, float] = {}
-    for ranking, weight in zip(rankings, weights):
+    for ranking, weight in zip(rankings, weights, strict=True):
         for rank, row in enumerate(ranking, start=1):
             fused[row] = fused.get(row, 0.0) + weight / (k + rank)
     return sorted(fused.items(), key=lambda item: -item[1])

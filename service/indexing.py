@@ -25,8 +25,15 @@ from service.embedding import Embedder
 from service.embedding_cache import PassageVectorCache
 from service.errors import Conflict, ServiceError
 from service.index_store import (
-    FORMAT_VERSION, MANIFEST, current_version, publish, read_manifest, read_passages,
-    remove_stale_builds, versions_dir, write_passages,
+    FORMAT_VERSION,
+    MANIFEST,
+    current_version,
+    publish,
+    read_manifest,
+    read_passages,
+    remove_stale_builds,
+    versions_dir,
+    write_passages,
 )
 from service.models import Document, Passage
 from service.settings import Settings

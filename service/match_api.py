@@ -6,13 +6,26 @@ from fastapi import APIRouter, FastAPI
 
 from service.deps import SnapshotDep
 from service.matching import (
-    LABELS, PROFILE_FACETS, Match, PolicyMatcher, Profile, build_profile, default_taxonomy,
+    LABELS,
+    PROFILE_FACETS,
+    Match,
+    PolicyMatcher,
+    Profile,
+    build_profile,
+    default_taxonomy,
 )
 from service.models import Citation, Hit
 from service.presenters import citation_out
 from service.schemas import (
-    ErrorResponse, MatchOut, MatchRequest, MatchResponse, ProfileIn, ProfileOut, TaxonomyFacet,
-    TaxonomyResponse, TaxonomyValue,
+    ErrorResponse,
+    MatchOut,
+    MatchRequest,
+    MatchResponse,
+    ProfileIn,
+    ProfileOut,
+    TaxonomyFacet,
+    TaxonomyResponse,
+    TaxonomyValue,
 )
 from service.tagging import Taxonomy
 

@@ -61,7 +61,8 @@ class CitationOut(BaseModel):
     passage_id: str = Field(examples=["jinan-hitech-2023-q3#15"])
     document_id: str = Field(examples=["jinan-hitech-2023-q3"])
     title: str = Field(examples=["济南高新区2023年前三季度经济运行与高质量发展综述"])
-    text: str = Field(description="The whole cited passage.", examples=["在济南高新区“涉外服务专区”……"])
+    text: str = Field(description="The whole cited passage.",
+                      examples=["在济南高新区“涉外服务专区”……"])
     start: int = Field(description="Passage start offset in the cleaned document.", examples=[3960])
     end: int = Field(description="Passage end offset in the cleaned document.", examples=[4250])
     score: float = Field(description="Fused retrieval score of the passage.", examples=[0.91])
@@ -70,7 +71,8 @@ class CitationOut(BaseModel):
     quote_start: int = Field(description="Quote start offset in the cleaned document.",
                              examples=[3985])
     quote_end: int = Field(description="Quote end offset in the cleaned document.", examples=[4042])
-    heading: str = Field("", description="Section heading of the passage.", examples=["建设“开放新门户”"])
+    heading: str = Field("", description="Section heading of the passage.",
+                         examples=["建设“开放新门户”"])
     source: str | None = Field(None, examples=["济南高新区工作报道（由 PDF 版面提取的文本）"])
     date: str | None = Field(None, examples=["2023-11"])
 
@@ -88,14 +90,16 @@ class SearchResult(BaseModel):
     passage_id: str = Field(examples=["jinan-hitech-2023-q3#11"])
     document_id: str = Field(examples=["jinan-hitech-2023-q3"])
     title: str = Field(examples=["济南高新区2023年前三季度经济运行与高质量发展综述"])
-    text: str = Field(examples=["为了更好地服务企业发展，济南高新区还将惠企政策全部纳入线上“泉惠企”平台……"])
+    text: str = Field(description="The passage text.",
+                      examples=["为了更好地服务企业发展，济南高新区还将惠企政策全部纳入线上“泉惠企”平台……"])
     start: int = Field(description="Passage start offset in the cleaned document.", examples=[2866])
     end: int = Field(description="Passage end offset in the cleaned document.", examples=[3155])
     score: float = Field(description="Fused score (see the `fusion` setting).", examples=[0.95])
     dense_score: float = Field(description="Cosine similarity of query and passage.",
                                examples=[0.87])
     bm25_score: float = Field(description="BM25 score over jieba tokens.", examples=[7.36])
-    heading: str = Field("", description="Section heading.", examples=["用好改革关键一招 打造“最优软环境”"])
+    heading: str = Field("", description="Section heading.",
+                         examples=["用好改革关键一招 打造“最优软环境”"])
     source: str | None = Field(None, examples=["济南高新区工作报道（由 PDF 版面提取的文本）"])
     date: str | None = Field(None, examples=["2023-11"])
 
@@ -127,7 +131,8 @@ class ReadyResponse(BaseModel):
 
 class ErrorResponse(BaseModel):
     error: str = Field(description="What went wrong and what to do.",
-                       examples=["question: must not be empty: type a question of 1–500 characters"])
+                       examples=["question: must not be empty: type a question of 1–500 "
+                                 "characters"])
     status: int = Field(examples=[422])
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 USER_DICT = Path(__file__).parent / "data" / "userdict.txt"
 _WORD = re.compile(r"[\w\u3400-\u9fff]", re.UNICODE)
 STOPWORDS = frozenset(
-    "的 了 和 与 及 是 在 有 我 我们 你 你们 他 她 它 这 那 哪 哪些 哪个 什么 怎么 怎样 如何 吗 呢 吧 啊 "
+    "的 了 和 与 及 是 在 有 我 我们 你 你们 他 她 它 这 那 哪 哪些 哪个 "
+    "什么 怎么 怎样 如何 吗 呢 吧 啊 "
     "能 可以 可 会 要 想 请问 请 一下 为 对 把 被 给 从 向 于 以 等 也 都 就 还 又 或 或者 "
     "一个 一些 多少 几 是否 没有 不 么 该 其 之 中 上 下 里 个 家 项 哪里 到 有没有 能否 "
     "是不是 多不多 能不能 会不会 不能 不会 怎么样 怎么办 一共 大概 大约 时候 样子 一般 需要 "

@@ -54,15 +54,25 @@ def save_index(index: faiss.Index, folder: Path) -> None:
 
 
 def load_index(folder: Path, spec: IndexSpec) -> faiss.Index:
-    """Read the index memory-mapped where FAISS supports it, so workers share pages."""
+    """Read the index memory-mapped, so workers share its pages instead of each holding a copy.
+
+    Each kind needs its own flag: ``IO_FLAG_MMAP`` maps IVF lists but silently reads a
+    flat index into private memory; ``IO_FLAG_MMAP_IFC`` maps flat codes (faiss >= 1.9).
+    """
     path = str(folder / FILE_NAME)
     try:
-        index = faiss.read_index(path, faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
+        index = faiss.read_index(path, _mmap_flags(spec.kind))
     except RuntimeError:
         index = faiss.read_index(path)
     if spec.kind == "ivf-sq8":
         faiss.extract_index_ivf(index).nprobe = spec.params["nprobe"]
     return index
+
+
+def _mmap_flags(kind: str) -> int:
+    if kind.startswith("ivf"):
+        return faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY
+    return getattr(faiss, "IO_FLAG_MMAP_IFC", faiss.IO_FLAG_READ_ONLY)
 
 
 def search(index: faiss.Index, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:

@@ -43,7 +43,7 @@ def test_passages_carry_heading_ordinal_and_ids(seed_documents) -> None:
 
 def test_consecutive_passages_overlap_a_little(seed_documents) -> None:
     passages = chunk_document(seed_documents[0], ChunkingParams(size=200, overlap=60))
-    overlaps = [a.end - b.start for a, b in zip(passages, passages[1:]) if a.heading == b.heading]
+    overlaps = [a.end - b.start for a, b in zip(passages, passages[1:], strict=False) if a.heading == b.heading]
     assert any(o > 0 for o in overlaps)
     assert all(o <= 60 for o in overlaps)
 

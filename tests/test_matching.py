@@ -11,8 +11,16 @@ from service.evaluation import read_jsonl
 from service.index_store import load_current
 from service.match_eval import score_matching
 from service.matching import (
-    SERVICE_REASON, Match, PolicyCard, PolicyMatcher, Profile, build_profile, default_taxonomy,
-    grouped, match_score, stated_dates,
+    SERVICE_REASON,
+    Match,
+    PolicyCard,
+    PolicyMatcher,
+    Profile,
+    build_profile,
+    default_taxonomy,
+    grouped,
+    match_score,
+    stated_dates,
 )
 from service.models import Passage
 from service.settings import Settings

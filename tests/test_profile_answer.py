@@ -17,8 +17,8 @@ WHAT_APPLIES = "有哪些政策适合我们？"
 SPECIFIC = "济高人才2.0是什么"
 
 
-def ask(client: TestClient, question: str, profile: dict[str, Any] | None = None,
-        ) -> dict[str, Any]:
+def ask(client: TestClient, question: str,
+        profile: dict[str, Any] | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {"question": question}
     if profile is not None:
         body["profile"] = profile
