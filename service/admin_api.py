@@ -7,7 +7,6 @@ token the admin API is off (403). The routes are thin: they parse the request an
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import asdict, dataclass
 from typing import Annotated, Any
 
@@ -17,8 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.datastructures import UploadFile
 
 from service import library
+from service.auth import require_admin
 from service.deps import HolderDep, SettingsDep
-from service.errors import BadRequest, Forbidden, PayloadTooLarge, Unauthorized, UnsupportedMedia
+from service.errors import BadRequest, PayloadTooLarge, UnsupportedMedia
 from service.jobs import Job, ReindexJobs, SharedEmbedder
 from service.library import Added, DocumentMeta
 from service.schemas import ErrorResponse
@@ -26,17 +26,6 @@ from service.settings import Settings
 
 FORM_FIELDS = ("file", "id", "title", "source", "date")
 UPLOAD_SUFFIXES = " ".join(library.UPLOAD_SUFFIXES)
-
-
-def require_admin(request: Request) -> None:
-    """The bearer token must equal ``settings.admin_token`` (compared in constant time)."""
-    expected = request.app.state.settings.admin_token
-    if not expected:
-        raise Forbidden("admin API disabled: set POLICYBOT_ADMIN_TOKEN")
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(),
-                                                             expected.encode()):
-        raise Unauthorized("send the admin token as 'Authorization: Bearer <token>'")
 
 
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:

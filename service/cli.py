@@ -34,7 +34,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         if value:
             overrides[field] = Path(value)
             os.environ[f"POLICYBOT_{field.upper()}"] = str(value)
-    return Settings(**overrides)
+    return Settings().model_copy(update=overrides)
 
 
 def build_parser() -> argparse.ArgumentParser:

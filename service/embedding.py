@@ -92,7 +92,7 @@ class SentenceTransformerEmbedder:
         self._model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
         dimension = getattr(self._model, "get_embedding_dimension", None) or \
             self._model.get_sentence_embedding_dimension
-        self.dim = int(dimension())
+        self.dim = int(dimension() or 0)
         self._prompts = getattr(self._model, "prompts", {}) or {}
         self._lock = QueryFirstLock()
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from pydantic import BaseModel, Field, StrictBool
 
+from service.auth import DISABLED, check_bearer
 from service.deps import SettingsDep
-from service.errors import Forbidden, Unauthorized
+from service.errors import Forbidden
 from service.feedback import Feedback, FeedbackStore
 from service.schemas import ErrorResponse, StrictModel, UserText
 
@@ -56,15 +56,11 @@ def get_store(request: Request) -> FeedbackStore:
 def require_staff(request: Request, settings: SettingsDep) -> None:
     """A bearer token when one is configured; otherwise only callers on this machine."""
     if settings.admin_token:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(
-            token.strip().encode(), settings.admin_token.encode()
-        ):
-            raise Unauthorized("send the admin token as 'Authorization: Bearer <token>'")
+        check_bearer(request, settings.admin_token)
         return
     host = request.client.host if request.client else ""
     if host not in LOCAL_CLIENTS:
-        raise Forbidden("admin API disabled: set POLICYBOT_ADMIN_TOKEN")
+        raise Forbidden(DISABLED)
 
 
 StoreDep = Annotated[FeedbackStore, Depends(get_store)]
