@@ -117,6 +117,47 @@ def build_10k_in_background_hint() -> str:
             "`.venv/bin/python bench/datasets.py 10000` in the background first")
 
 
+class NoisyCopyEmbedder:
+    """Stands in for the real embedder when only the index format matters (startup, memory):
+    each passage gets a noisy copy of a real vector, chosen by the hash of its text. Its name
+    is the real embedder's so the server accepts the index; give it its own data_dir, so its
+    vectors never reach the real embedding cache."""
+
+    def __init__(self, real: np.ndarray, name: str, alpha: float = 0.6) -> None:
+        self.real = real
+        self.name = name
+        self.dim = real.shape[1]
+        self.alpha = alpha
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        rows = []
+        for text in texts:
+            rng = np.random.default_rng(int(text_hash(text)[:12], 16))
+            source, a, b = self.real[rng.integers(0, len(self.real), 3)]
+            rows.append(source + self.alpha * (a - b))
+        vectors = np.stack(rows)
+        return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed_passages([text])[0]
+
+
+def synthetic_vector_settings(passages: int) -> Settings:
+    """A ``passages``-passage synthetic corpus indexed with NoisyCopyEmbedder vectors."""
+    corpus = OUT / f"corpus-{passages // 1000}k"
+    synthetic.write_corpus(corpus, passages)
+    settings = settings_for(f"{passages // 1000}k-synthetic-vectors", corpus,
+                            OUT / "data-synthetic-vectors")
+    if not _up_to_date(settings):
+        real_settings_ = real_settings()
+        ensure_index(real_settings_)
+        real = cached_vectors(real_settings_, real_settings_.embedder)
+        print(f"building {settings.index_dir} with synthetic vectors (BM25 of {passages} "
+              "passages takes a few minutes)", file=sys.stderr)
+        reindex(settings, NoisyCopyEmbedder(real, settings.embedder), wait=True)
+    return settings
+
+
 def main() -> None:
     which = sys.argv[1] if len(sys.argv) > 1 else "10000"
     settings = real_settings() if which == "real" else synthetic_settings(int(which))
