@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -38,15 +39,23 @@ class BM25Index:
         scores = np.zeros(self.size, dtype=np.float32)
         if not self.size:
             return scores
-        norm = K1 * (1 - B + B * self.doc_lengths / max(float(self.doc_lengths.mean()), 1.0))
         for term, count in Counter(tokenize(query)).items():
             row = self.vocabulary.get(term)
             if row is None:
                 continue
             lo, hi = self.offsets[row], self.offsets[row + 1]
-            docs, tf = self.doc_ids[lo:hi], self.term_freqs[lo:hi]
-            scores[docs] += count * self.idf(term) * tf * (K1 + 1) / (tf + norm[docs])
+            scores[self.doc_ids[lo:hi]] += np.float32(count * self.idf(term)) * self._impacts[lo:hi]
         return scores
+
+    @cached_property
+    def _impacts(self) -> np.ndarray:
+        """tf·(k1+1) / (tf + k1·(1−b+b·length/mean length)) of every posting, computed once
+        per process (~10 ms per million postings): a query then costs one multiply-add per
+        posting of its terms instead of five array passes and a length-norm of every passage."""
+        mean_length = max(float(self.doc_lengths.mean()), 1.0) if self.size else 1.0
+        norm = K1 * (1 - B + B * self.doc_lengths / mean_length)
+        tf = self.term_freqs
+        return (tf * (K1 + 1) / (tf + norm[self.doc_ids])).astype(np.float32)
 
     def save(self, folder: Path) -> None:
         np.savez(folder / "bm25.npz", offsets=self.offsets, doc_ids=self.doc_ids,
