@@ -71,7 +71,8 @@ class Retriever:
         bm25_scores = self.index.bm25.scores(query)
         lexical = dict(_top_rows(bm25_scores, self.candidates)) if mode != "dense" else {}
         rows = list(dict.fromkeys([*dense, *lexical]))
-        dense_all = {r: self._dense_score(r, dense, query_vector) for r in rows}
+        others = self._dense_scores([r for r in rows if r not in dense], query_vector)
+        dense_all = {r: dense[r] if r in dense else others[r] for r in rows}
         fused = self._fuse(dense, lexical, dense_all, bm25_scores, mode)
         return [
             Hit(passage=self.index.passages[row], score=round(score, 6),
@@ -88,16 +89,16 @@ class Retriever:
         bm25_all = {r: float(bm25_scores[r]) for r in dense_all}
         return score_mix(dense_all, bm25_all, self.mix_dense_weight)
 
-    def _dense_score(self, row: int, known: dict[int, float],
-                     query_vector: np.ndarray | None) -> float:
-        if row in known:
-            return known[row]
-        if query_vector is None:
-            return 0.0
+    def _dense_scores(self, rows: list[int], query_vector: np.ndarray | None) -> dict[int, float]:
+        """Cosine of the query with passages the dense search did not return (BM25-only rows),
+        from the stored vectors in one call; 0.0 where the index cannot reconstruct them."""
+        if not rows or query_vector is None:
+            return dict.fromkeys(rows, 0.0)
         try:
-            return float(self.index.vectors.reconstruct(row) @ query_vector)
+            vectors = self.index.vectors.reconstruct_batch(np.asarray(rows, dtype=np.int64))
         except RuntimeError:
-            return 0.0
+            return dict.fromkeys(rows, 0.0)
+        return dict(zip(rows, (vectors @ query_vector).tolist()))
 
 
 def _top_rows(scores: np.ndarray, k: int) -> list[tuple[int, float]]:
