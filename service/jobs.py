@@ -1,18 +1,21 @@
 """Builds inside the serving process: background reindex jobs, and the embedder they share.
 
 The build lock is taken when a job starts, in the caller's thread, so a second reindex is
-refused at once (409); the job's thread releases it when the build ends. Jobs live in the
-memory of the process that started them: with several workers, ask the same worker.
+refused at once (409); the job's thread releases it when the build ends. Each job's state
+is also written to ``data_dir/jobs/<id>.json``, so any worker of the server can report it.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import threading
 import uuid
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -68,6 +71,7 @@ class ReindexJobs:
         self.settings = settings
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
+        self.folder = settings.data_dir / "jobs"
 
     def start(self, embedder: Embedder, on_finished: Callable[[], None]) -> Job:
         """Start a rebuild from the corpus folder; ``Conflict`` if a build is running."""
@@ -78,6 +82,7 @@ class ReindexJobs:
             self._jobs[job.id] = job
             for old in list(self._jobs)[:-KEEP_JOBS]:
                 del self._jobs[old]
+            self._save(job)
         thread = threading.Thread(target=self._run, args=(job.id, embedder, lock, on_finished),
                                   name=f"reindex-{job.id}", daemon=True)
         try:
@@ -89,9 +94,9 @@ class ReindexJobs:
 
     def get(self, job_id: str) -> Job:
         with self._lock:
-            job = self._jobs.get(job_id)
+            job = self._jobs.get(job_id) or self._load(job_id)
         if job is None:
-            raise NotFound(f"no reindex job {job_id!r} in this process; POST /api/v1/reindex "
+            raise NotFound(f"no reindex job {job_id!r}; POST /api/v1/reindex "
                            "starts one and returns its id")
         return job
 
@@ -118,3 +123,24 @@ class ReindexJobs:
         with self._lock:
             if job_id in self._jobs:
                 self._jobs[job_id] = replace(self._jobs[job_id], **changes)  # type: ignore[arg-type]
+                self._save(self._jobs[job_id])
+
+    def _save(self, job: Job) -> None:
+        """Write the job's state atomically for the other workers to read."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tmp = self.folder / f".{job.id}.{os.getpid()}.tmp"
+        tmp.write_text(json.dumps(asdict(job)), "utf-8")
+        os.replace(tmp, self._path(job.id))
+
+    def _load(self, job_id: str) -> Job | None:
+        path = self._path(job_id)
+        if not path.exists():
+            return None
+        data = json.loads(path.read_text("utf-8"))
+        result = BuildResult(**data.pop("result")) if data.get("result") else None
+        return Job(**{**data, "result": result})
+
+    def _path(self, job_id: str) -> Path:
+        if not job_id.isalnum():
+            raise NotFound(f"no reindex job {job_id!r}; job ids are letters and digits")
+        return self.folder / f"{job_id}.json"

@@ -407,3 +407,13 @@ def test_unknown_job_returns_404(client: TestClient) -> None:
 
     assert response.status_code == 404
     assert "no reindex job 'nope'" in response.json()["error"]
+
+
+def test_another_worker_reports_a_reindex_job(client: TestClient, settings: Settings) -> None:
+    """Jobs are written under data_dir, so another process (worker) can answer for them."""
+    from service.jobs import ReindexJobs
+
+    job = client.post("/api/v1/reindex", headers=AUTH).json()["job"]
+    wait_for_job(client, job)
+    seen = ReindexJobs(settings).get(job)
+    assert seen.status == "done" and seen.result is not None and seen.result.passages > 0
