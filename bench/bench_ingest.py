@@ -20,9 +20,8 @@ import subprocess
 import sys
 import time
 
+import indexes
 import numpy as np
-
-import datasets
 from harness import Report, progress, table
 from server import POLICYBOT
 
@@ -69,8 +68,8 @@ def passage_texts(settings: Settings) -> list[str]:
 
 
 def ingest_rows(args: argparse.Namespace) -> tuple[list[list[object]], list[list[object]]]:
-    corpus = datasets.synthetic_settings(args.passages).corpus_dir
-    settings = datasets.settings_for("ingest", corpus, datasets.OUT / "ingest-data")
+    corpus = indexes.synthetic_settings(args.passages).corpus_dir
+    settings = indexes.settings_for("ingest", corpus, indexes.OUT / "ingest-data")
     shutil.rmtree(settings.index_dir, ignore_errors=True)
     shutil.rmtree(settings.data_dir, ignore_errors=True)
     embedder = TimedEmbedder(make_embedder(settings.embedder))
@@ -109,9 +108,9 @@ def ingest_rows(args: argparse.Namespace) -> tuple[list[list[object]], list[list
 
 
 def seed_rows() -> list[list[object]]:
-    settings = datasets.seed_settings()
-    datasets.ensure_index(settings)
-    env = {**os.environ, **datasets.env_for(settings), "POLICYBOT_KEEP_VERSIONS": "1"}
+    settings = indexes.seed_settings()
+    indexes.ensure_index(settings)
+    env = {**os.environ, **indexes.env_for(settings), "POLICYBOT_KEEP_VERSIONS": "1"}
     times = []
     for _ in range(3):
         started = time.perf_counter()

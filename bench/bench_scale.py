@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_scale.py [--size 1000000] [--small 100000] [--hnsw] [--no-hard]
 
 Passage vectors: real vectors of ~2.8k varied Chinese passages (CMRC 2018
-Wikipedia paragraphs, a procuratorate FAQ, the seed corpus; datasets.py, read
+Wikipedia paragraphs, a procuratorate FAQ, the seed corpus; indexes.py, read
 from the embedding cache), each copied with noise drawn from their own spread:
 ``normalise(v + alpha * (a - b))`` for random real vectors v, a, b. ``alpha``
 is calibrated so that the local intrinsic dimensionality (MLE over a query's 20
@@ -28,19 +28,25 @@ from collections import Counter
 from pathlib import Path
 
 import faiss
+import indexes
 import numpy as np
-
-import datasets
 import synthetic
 from harness import Report, percentile, progress, table
 
-from service.bm25 import B, K1, BM25Index, build_bm25
+from service.bm25 import K1, B, BM25Index, build_bm25
 from service.embedding import make_embedder
 from service.retrieval import _top_rows
 from service.tokenizer import tokenize
-from service.vector_index import IndexSpec, build_index, choose_spec, load_index, save_index
+from service.vector_index import (
+    MIN_SCANNED,
+    IndexSpec,
+    build_index,
+    choose_spec,
+    load_index,
+    save_index,
+)
 
-OUT = datasets.OUT / "scale"
+OUT = indexes.OUT / "scale"
 QUERIES = 200
 LID_NEIGHBOURS = 20
 ALPHAS = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 1.0)
@@ -50,19 +56,19 @@ CHOOSE_SIZES = (1_000, 10_000, 100_000, 100_001, 200_000, 500_000, 1_000_000, 5_
 
 
 def real_vectors() -> np.ndarray:
-    """Real passage vectors of varied Chinese text: CMRC 2018 + FAQ (datasets.real_settings)
+    """Real passage vectors of varied Chinese text: CMRC 2018 + FAQ (indexes.real_settings)
     and the seed corpus. Their vectors come from the embedding cache (embedded once)."""
-    settings = [datasets.real_settings(), datasets.seed_settings()]
+    settings = [indexes.real_settings(), indexes.seed_settings()]
     for each in settings:
-        datasets.ensure_index(each)
-    return np.concatenate([datasets.cached_vectors(s, s.embedder) for s in settings])
+        indexes.ensure_index(each)
+    return np.concatenate([indexes.cached_vectors(s, s.embedder) for s in settings])
 
 
 def query_vectors() -> np.ndarray:
     """Half policy questions (tests/data), half CMRC / FAQ questions; none is in the index."""
     questions = synthetic.real_questions()[: QUERIES // 2]
-    questions += datasets.real_questions(QUERIES - len(questions))
-    embedder = make_embedder(datasets.seed_settings().embedder)
+    questions += indexes.real_questions(QUERIES - len(questions))
+    embedder = make_embedder(indexes.seed_settings().embedder)
     return np.stack([embedder.embed_query(q) for q in questions]).astype(np.float32)
 
 
@@ -115,7 +121,8 @@ def single_query_ms(index: faiss.Index, queries: np.ndarray, threads: int) -> fl
 
 def recall_at_10(index: faiss.Index, queries: np.ndarray, truth: np.ndarray) -> float:
     _, found = index.search(queries, 10)
-    return float(np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found, truth)]))
+    return float(np.mean([len(set(f) & set(t)) / 10
+                          for f, t in zip(found, truth, strict=True)]))
 
 
 def rss_kib() -> dict[str, int]:
@@ -156,9 +163,10 @@ def _sweep(index: faiss.Index, spec: IndexSpec, queries: np.ndarray, truth: np.n
         if spec.kind == "ivf-sq8":
             faiss.extract_index_ivf(index).nprobe = value
         else:
-            index.hnsw.efSearch = value
-        rows.append([label, _params(spec), "nprobe" if spec.kind == "ivf-sq8" else "ef_search",
-                     value, single_query_ms(index, queries, 1), recall_at_10(index, queries, truth)])
+            index.hnsw.efSearch = value  # type: ignore[attr-defined]
+        knob = "nprobe" if spec.kind == "ivf-sq8" else "ef_search"
+        rows.append([label, _params(spec), knob, value, single_query_ms(index, queries, 1),
+                     recall_at_10(index, queries, truth)])
     return rows
 
 
@@ -166,8 +174,8 @@ def _build(base: np.ndarray, spec: IndexSpec) -> faiss.Index:
     """The service's builder, or HNSW-SQ8 (evaluated here, not offered by the service)."""
     if spec.kind != "hnsw-sq8":
         return build_index(base, spec)
-    index = faiss.IndexHNSWSQ(base.shape[1], faiss.ScalarQuantizer.QT_8bit, spec.params["m"],
-                              faiss.METRIC_INNER_PRODUCT)
+    index = faiss.IndexHNSWSQ(base.shape[1], faiss.ScalarQuantizer.QT_8bit,  # type: ignore[arg-type]
+                              spec.params["m"], faiss.METRIC_INNER_PRODUCT)
     index.hnsw.efConstruction = spec.params["ef_construction"]
     index.train(base[:100_000])
     index.add(base)
@@ -178,7 +186,7 @@ def _load(folder: Path, spec: IndexSpec) -> faiss.Index:
     if spec.kind != "hnsw-sq8":
         return load_index(folder, spec)
     index = faiss.read_index(str(folder / "vectors.faiss"), faiss.IO_FLAG_MMAP_IFC)
-    index.hnsw.efSearch = spec.params["ef_search"]
+    index.hnsw.efSearch = spec.params["ef_search"]  # type: ignore[attr-defined]
     return index
 
 
@@ -217,7 +225,8 @@ def _default_spec(kind: str, size: int) -> IndexSpec:
         return IndexSpec("flat")
     if kind == "ivf-sq8":
         nlist = int(min(65536, max(1024, 4 * np.sqrt(size))))
-        return IndexSpec("ivf-sq8", {"nlist": nlist, "nprobe": max(256, nlist // 16)})
+        nprobe = min(nlist, max(nlist // 16, -(-nlist * MIN_SCANNED // size)))
+        return IndexSpec("ivf-sq8", {"nlist": nlist, "nprobe": nprobe})
     return IndexSpec("hnsw-sq8", {"m": 32, "ef_construction": 64, "ef_search": 256})
 
 
@@ -280,12 +289,15 @@ def main() -> None:
     progress(f"calibrating the noise at {args.size:,}")
     alpha, synthetic_lid, real_lid = calibrate(real, queries, args.size)
     base = synthetic_vectors(real, args.size, alpha)
-    runs = [(f"calibrated α={alpha}", base[: args.small], kinds),
-            (f"calibrated α={alpha}", base, kinds)]
+    runs: list[tuple[str, np.ndarray, tuple[str, ...]]] = [
+        (f"calibrated α={alpha}", base[: args.small], kinds),
+        (f"calibrated α={alpha}", base, kinds),
+    ]
     if args.hard:
         runs.append((f"harder α={HARD_ALPHA}", synthetic_vectors(real, args.size, HARD_ALPHA),
                      ("ivf-sq8",)))
-    rows, sweeps = [], []
+    rows: list[list[object]] = []
+    sweeps: list[list[object]] = []
     data: list[list[object]] = [["real passages", f"{len(real):,}", real_lid,
                                  *_top_cosines(real, queries)]]
     for label, vectors, run_kinds in runs:

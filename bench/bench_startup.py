@@ -1,11 +1,12 @@
 """Time from `policybot serve` to ready, resident memory, and what a second worker costs.
 
-    .venv/bin/python bench/bench_startup.py [--sizes seed,10k,100k]
+    .venv/bin/python bench/bench_startup.py [--sizes seed,10k,100k,200k]
 
-seed and 10k use real vectors; 100k is the real index format (manifest,
-passages.jsonl, vectors.faiss, BM25) over ~100k synthetic passages whose vectors
-are noisy copies of real ones (datasets.NoisyCopyEmbedder): loading is the same
-code and the same bytes as a real index of that size. For each index and for
+seed and 10k use real vectors; 100k and 200k are the real index format
+(manifest, passages.jsonl, vectors.faiss, BM25) over synthetic passages whose
+vectors are noisy copies of real ones (indexes.NoisyCopyEmbedder): loading is
+the same code and the same bytes as a real index of that size. 100k is still
+flat; 200k is IVF-SQ8, so both memory-mapping paths are checked. For each index and for
 --workers 1 and 2: seconds to the first /readyz 200 and to every worker's
 startup, the first /ask after ready, and RSS / PSS / USS of the process tree
 (/proc/<pid>/smaps_rollup) after a few requests. The vectors.faiss mapping of
@@ -21,8 +22,7 @@ import time
 from pathlib import Path
 
 import httpx
-
-import datasets
+import indexes
 import synthetic
 from harness import Report, progress, table
 from server import Server, command_of, memory_kib
@@ -62,9 +62,9 @@ def warm(url: str) -> None:
 
 def run(size: str, workers: int) -> tuple[list[object], list[list[object]], int]:
     settings = _settings(size)
-    kind = datasets.manifest_of(settings)["vector_index"]["kind"]
-    passages = datasets.manifest_of(settings)["passage_count"]
-    with Server(datasets.env_for(settings), workers, name=f"startup-{size}") as server:
+    kind = indexes.manifest_of(settings)["vector_index"]["kind"]
+    passages = indexes.manifest_of(settings)["passage_count"]
+    with Server(indexes.env_for(settings), workers, name=f"startup-{size}") as server:
         first = first_ask_ms(server.url)
         warm(server.url)
         pids = server.pids()
@@ -80,18 +80,18 @@ def run(size: str, workers: int) -> tuple[list[object], list[list[object]], int]
 
 def _settings(size: str):  # type: ignore[no-untyped-def]
     if size == "seed":
-        settings = datasets.seed_settings()
+        settings = indexes.seed_settings()
     elif size == "10k":
-        settings = datasets.synthetic_settings(10_000)
+        settings = indexes.synthetic_settings(10_000)
     else:
-        return datasets.synthetic_vector_settings(int(size.rstrip("k")) * 1000)
-    datasets.ensure_index(settings)
+        return indexes.synthetic_vector_settings(int(size.rstrip("k")) * 1000)
+    indexes.ensure_index(settings)
     return settings
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="seed,10k,100k")
+    parser.add_argument("--sizes", default="seed,10k,100k,200k")
     args = parser.parse_args()
     report = Report("bench_startup: time to ready, memory, memory per extra worker",
                     "python bench/bench_startup.py " + " ".join(sys.argv[1:]))

@@ -13,7 +13,7 @@ import argparse
 import time
 import warnings
 
-import datasets
+import indexes
 import synthetic
 from harness import median_ms, table
 
@@ -23,15 +23,18 @@ from service.evidence import query_terms
 from service.tokenizer import tokenize
 from service.vector_index import search
 
+PROFILE_QUESTIONS = ["我们公司想了解科技创新和人才引进有哪些支持政策？",
+                     "我们是一家生物医药企业，能享受哪些政策？"]
+
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--index", default="seed", help="'seed' or a synthetic size, e.g. 10k")
     parser.add_argument("--repeats", type=int, default=20)
     args = parser.parse_args()
-    settings = datasets.seed_settings() if args.index == "seed" else \
-        datasets.synthetic_settings(int(args.index.rstrip("k")) * 1000)
-    datasets.ensure_index(settings)
+    settings = indexes.seed_settings() if args.index == "seed" else \
+        indexes.synthetic_settings(int(args.index.rstrip("k")) * 1000)
+    indexes.ensure_index(settings)
     questions = synthetic.real_questions()[:20]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -73,6 +76,8 @@ def _stages(snapshot, questions: list[str]) -> None:  # type: ignore[no-untyped-
         ("retriever.search (hybrid)", _each(retriever.search, questions)),
         ("query_terms (jieba posseg)", _each(lambda q: query_terms(q, bm25), questions)),
         ("answerer.answer", _each(answerer.answer, questions)),
+        ("answerer.answer, profile question (PolicyMatcher)",
+         _each(answerer.answer, PROFILE_QUESTIONS)),
     ]
     print(table(["stage", "ms per question (mean)"], rows))
 

@@ -29,9 +29,11 @@ PASSAGES_PER_DOCUMENT = 10
 CHARS_PER_PASSAGE = 240
 TOPICS = ("人才引进", "科技创新", "科创金融", "企业服务", "营商环境", "产业扶持", "对外开放",
           "专精特新", "数字经济", "生物医药", "知识产权", "招商引资", "高新技术企业", "创业孵化")
-QUESTION_TEMPLATES = ("{a}和{b}有哪些支持政策？", "{a}的{b}怎么申请？", "高新区对{a}{b}有什么补贴？",
-                      "{a}的{b}标准是多少？", "企业申报{a}需要{b}吗？", "{a}{b}找哪个部门办理？",
+QUESTION_TEMPLATES = ("{a}和{b}有哪些支持政策？", "{a}的{b}怎么申请？",
+                      "高新区对{a}{b}有什么补贴？", "{a}的{b}标准是多少？",
+                      "企业申报{a}需要{b}吗？", "{a}{b}找哪个部门办理？",
                       "{a}方面有没有{b}奖励？", "{b}相关的{a}政策有哪些？")
+QUESTION_PREFIXES = ("请问", "想了解一下", "", "高新区的企业", "您好，")
 _CLAUSE_END = re.compile(r"(?<=[，；：])")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
@@ -95,8 +97,9 @@ def document(number: int, seed: int = 0) -> dict[str, str]:
     for section in range(PASSAGES_PER_DOCUMENT // 2):
         blocks.append(f"{section + 1}、{rng.choice(seed_headings())}")
         blocks.extend(_paragraph(rng, CHARS_PER_PASSAGE) for _ in range(2))
-    return {"id": f"synthetic-{seed}-{number:06d}", "title": title, "text": "\n\n".join(blocks),
-            "source": "bench/synthetic.py（由种子语料重组）", "date": f"{year}-{1 + number % 12:02d}"}
+    return {"id": f"synthetic-{seed}-{number:06d}", "title": title,
+            "text": "\n\n".join(blocks), "source": "bench/synthetic.py（由种子语料重组）",
+            "date": f"{year}-{1 + number % 12:02d}"}
 
 
 def documents(count: int, seed: int = 0) -> Iterator[dict[str, str]]:
@@ -137,13 +140,16 @@ def _question_words() -> tuple[str, ...]:
 
 
 def generated_question(number: int, seed: int = 0) -> str:
-    """Question ``number`` of a deterministic, practically endless stream of distinct questions."""
+    """Question ``number`` of a deterministic, practically endless stream of distinct questions
+    (about as long as the hand-written ones, 17 characters on average). None speaks of the
+    asker's own enterprise (我们…), so none takes the policy-matching path."""
     words = _question_words()
     shuffled = random.Random(f"questions-{seed}").sample(words, len(words))
     first = number % len(words)
     second = (first + 1 + number // len(words)) % len(words)
     template = QUESTION_TEMPLATES[(number // len(words)) % len(QUESTION_TEMPLATES)]
-    return template.format(a=shuffled[first], b=shuffled[second])
+    prefix = QUESTION_PREFIXES[number % len(QUESTION_PREFIXES)]
+    return prefix + template.format(a=shuffled[first], b=shuffled[second])
 
 
 def real_questions() -> list[str]:

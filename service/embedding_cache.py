@@ -39,13 +39,14 @@ class PassageVectorCache:
         """Vectors for ``texts`` (cached or new) and how many had to be embedded."""
         hashes = [text_hash(t) for t in texts]
         found = self._lookup(embedder.name, hashes)
-        missing = list(OrderedDict((h, t) for h, t in zip(hashes, texts) if h not in found).items())
+        pairs = zip(hashes, texts, strict=True)
+        missing = list(OrderedDict((h, t) for h, t in pairs if h not in found).items())
         bar = tqdm(total=len(missing), desc="embedding", unit="passage", file=sys.stderr,
                    disable=not progress or not missing)
         for i in range(0, len(missing), batch_size):
             batch = missing[i : i + batch_size]
             vectors = embedder.embed_passages([t for _, t in batch])
-            fresh = {h: v for (h, _), v in zip(batch, vectors)}
+            fresh = {h: v for (h, _), v in zip(batch, vectors, strict=True)}
             self._store(embedder.name, fresh)
             found.update(fresh)
             bar.update(len(batch))
@@ -60,10 +61,9 @@ class PassageVectorCache:
             for i in range(0, len(unique), 500):
                 chunk = unique[i : i + 500]
                 marks = ",".join("?" * len(chunk))
-                rows = db.execute(
-                    f"SELECT text_hash, vector FROM vectors WHERE embedder=? AND text_hash IN ({marks})",
-                    [name, *chunk],
-                )
+                query = ("SELECT text_hash, vector FROM vectors "
+                         f"WHERE embedder=? AND text_hash IN ({marks})")
+                rows = db.execute(query, [name, *chunk])
                 found.update({h: np.frombuffer(v, dtype=np.float32) for h, v in rows})
         return found
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from concurrent.futures import Future
 from typing import Literal
 
 import numpy as np
@@ -17,30 +18,68 @@ from service.vector_index import search
 
 Mode = Literal["hybrid", "dense", "bm25"]
 MODES: tuple[Mode, ...] = ("hybrid", "dense", "bm25")
+MAX_BATCH = 32  # questions per embedder call when many wait at once
 
 
 class QueryVectors:
-    """A bounded LRU cache of query vectors: a repeated question costs no embedding."""
+    """A bounded LRU cache of query vectors: a repeated question costs no embedding.
+
+    Questions that miss while the embedder is busy wait together, and the next thread to get
+    the embedder embeds all of them in one call (if the embedder has ``embed_queries``): under
+    load the embedder runs back-to-back batches instead of a queue of single calls, and a
+    question asked twice at once is embedded once.
+    """
 
     def __init__(self, embedder: Embedder, size: int) -> None:
         self.embedder = embedder
         self.size = size
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
-        self.misses = 0
+        self._waiting: OrderedDict[str, Future[np.ndarray]] = OrderedDict()
+        self._lock = threading.Lock()  # guards the cache, the waiting list and the counters
+        self._embedder_lock = threading.Lock()  # one embedder call at a time
+        self._batch_size = MAX_BATCH if hasattr(embedder, "embed_queries") else 1
+        self.misses = 0  # questions embedded
+        self.calls = 0  # embedder calls
 
     def get(self, query: str) -> np.ndarray:
         with self._lock:
             if query in self._cache:
                 self._cache.move_to_end(query)
                 return self._cache[query]
-        vector = self.embedder.embed_query(query)
+            future = self._waiting.get(query)
+            if future is None:
+                future = self._waiting[query] = Future()
+        while not future.done():
+            with self._embedder_lock:
+                if not future.done():
+                    self._embed_waiting()
+        return future.result()
+
+    def _embed_waiting(self) -> None:
+        """Embed the oldest waiting questions (caller holds the embedder lock)."""
         with self._lock:
-            self.misses += 1
-            self._cache[query] = vector
+            batch = list(self._waiting.items())[: self._batch_size]
+        texts = [query for query, _ in batch]
+        try:
+            if self._batch_size > 1:
+                vectors = list(self.embedder.embed_queries(texts))  # type: ignore[attr-defined]
+            else:
+                vectors = [self.embedder.embed_query(texts[0])]
+        except Exception as exc:
+            with self._lock:
+                for query, future in batch:
+                    del self._waiting[query]
+                    future.set_exception(exc)
+            return
+        with self._lock:
+            self.misses += len(batch)
+            self.calls += 1
+            for (query, future), vector in zip(batch, vectors, strict=True):
+                del self._waiting[query]
+                self._cache[query] = vector
+                future.set_result(vector)
             while len(self._cache) > self.size:
                 self._cache.popitem(last=False)
-        return vector
 
 
 class Retriever:
@@ -67,7 +106,8 @@ class Retriever:
     def search(self, query: str, top_k: int = 5, mode: Mode = "hybrid") -> list[Hit]:
         """The ``top_k`` passages for ``query``, each with fused and component scores."""
         query_vector = self.query_vectors.get(query) if mode != "bm25" else None
-        dense = dict(search(self.index.vectors, query_vector, self.candidates)) if mode != "bm25" else {}
+        dense = dict(search(self.index.vectors, query_vector, self.candidates)) \
+            if query_vector is not None else {}
         bm25_scores = self.index.bm25.scores(query)
         lexical = dict(_top_rows(bm25_scores, self.candidates)) if mode != "dense" else {}
         rows = list(dict.fromkeys([*dense, *lexical]))
@@ -98,7 +138,7 @@ class Retriever:
             vectors = self.index.vectors.reconstruct_batch(np.asarray(rows, dtype=np.int64))
         except RuntimeError:
             return dict.fromkeys(rows, 0.0)
-        return dict(zip(rows, (vectors @ query_vector).tolist()))
+        return dict(zip(rows, (vectors @ query_vector).tolist(), strict=True))
 
 
 def _top_rows(scores: np.ndarray, k: int) -> list[tuple[int, float]]:

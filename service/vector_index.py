@@ -10,7 +10,7 @@ import faiss
 import numpy as np
 
 FLAT_MAX = 100_000
-MIN_NPROBE = 256
+MIN_SCANNED = 65_536  # vectors an IVF search compares at least
 FILE_NAME = "vectors.faiss"
 
 
@@ -24,22 +24,24 @@ class IndexSpec:
 
 def choose_spec(count: int) -> IndexSpec:
     """Exact search up to ``FLAT_MAX`` passages; beyond, an IVF index with 8-bit codes that
-    probes 1/16 of its lists (at least ``MIN_NPROBE``).
+    probes 1/16 of its lists, or more so that a search compares ``MIN_SCANNED`` vectors.
 
     A flat scan costs ~5 ms per query at 100k passages (one core) but ~10 ms at 200k and
-    ~50 ms at 1M, beside ~15 ms for the query embedding. At 1M, nlist=4000 / nprobe=256
-    answers in ~2 ms with recall@10 ≈ 0.97 and 380 MB of vectors, where nprobe=32 found
-    only 0.76 of the true top 10 (bench/bench_scale.py, bench/RESULTS.md).
+    ~50 ms at 1M, beside ~15 ms for the query embedding. IVF at 1M: nlist=4000, nprobe=263,
+    ~4 ms, recall@10 0.97, 380 MB; nprobe=32 found only 0.80 of the true top 10. At 200k
+    1/16 of the lists gave 0.91, hence the floor on vectors scanned (bench/bench_scale.py).
     """
     if count <= FLAT_MAX:
         return IndexSpec("flat")
     nlist = int(min(65536, max(1024, 4 * np.sqrt(count))))
-    return IndexSpec("ivf-sq8", {"nlist": nlist, "nprobe": max(MIN_NPROBE, nlist // 16)})
+    nprobe = min(nlist, max(nlist // 16, -(-nlist * MIN_SCANNED // count)))
+    return IndexSpec("ivf-sq8", {"nlist": nlist, "nprobe": nprobe})
 
 
 def build_index(vectors: np.ndarray, spec: IndexSpec) -> faiss.Index:
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     dim = vectors.shape[1]
+    index: faiss.Index
     if spec.kind == "flat":
         index = faiss.IndexFlatIP(dim)
     elif spec.kind == "ivf-sq8":
@@ -48,9 +50,10 @@ def build_index(vectors: np.ndarray, spec: IndexSpec) -> faiss.Index:
             quantizer, dim, spec.params["nlist"], faiss.ScalarQuantizer.QT_8bit,
             faiss.METRIC_INNER_PRODUCT,
         )
-        sample = vectors[np.random.default_rng(0).permutation(len(vectors))[: 64 * spec.params["nlist"]]]
+        order = np.random.default_rng(0).permutation(len(vectors))
+        sample = vectors[order[: 64 * spec.params["nlist"]]]
         index.train(sample)
-        index.nprobe = spec.params["nprobe"]
+        faiss.extract_index_ivf(index).nprobe = spec.params["nprobe"]
     else:
         raise ValueError(f"unknown index kind {spec.kind!r}; use 'flat' or 'ivf-sq8'")
     index.add(vectors)
@@ -86,8 +89,18 @@ def _mmap_flags(kind: str) -> int:
 
 
 def search(index: faiss.Index, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+    """The ``k`` best (row, score) pairs for one query, searched on the calling thread only.
+
+    OpenMP threads make one query slower (0.47 vs 0.22 ms at 10k flat vectors) and then
+    spin on the other core, which the embedder needs; the setting is per thread.
+    """
     if index.ntotal == 0:
         return []
     k = min(k, index.ntotal)
-    scores, rows = index.search(np.asarray(query_vector, dtype=np.float32).reshape(1, -1), k)
-    return [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
+    threads = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        scores, rows = index.search(np.asarray(query_vector, dtype=np.float32).reshape(1, -1), k)
+    finally:
+        faiss.omp_set_num_threads(threads)
+    return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]

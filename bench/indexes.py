@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
-
 import synthetic
+
 from service.embedding import Embedder, make_embedder
 from service.embedding_cache import PassageVectorCache, text_hash
 from service.index_store import current_version, read_manifest, read_passages, versions_dir
@@ -114,7 +114,7 @@ def manifest_of(settings: Settings) -> dict:  # type: ignore[type-arg]
 
 def build_10k_in_background_hint() -> str:
     return ("the 10k index embeds ~10k passages once (15-40 min on 2 cores); run "
-            "`.venv/bin/python bench/datasets.py 10000` in the background first")
+            "`.venv/bin/python bench/indexes.py 10000` in the background first")
 
 
 class NoisyCopyEmbedder:
