@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.types import Scope
 
-from service import __version__
+from service import __version__, admin_api, feedback_api, match_api, pages
 from service.api import health, router
 from service.embedding import Embedder, make_embedder
 from service.error_handlers import install_error_handlers
@@ -39,7 +39,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     install_error_handlers(app)
     app.include_router(router)
     app.include_router(health)
-    _include_optional_routers(app)
+    _include_feature_routers(app)
     app.add_middleware(BodyLimit, limit_for=lambda scope: _body_limit(scope, settings))
     app.add_middleware(SecurityHeaders)
     return app
@@ -51,16 +51,7 @@ def _body_limit(scope: Scope, settings: Settings) -> int:
     return settings.max_body_bytes
 
 
-def _include_optional_routers(app: FastAPI) -> None:
-    """Routers of features that live in their own modules (web page, admin, matching)."""
-    import importlib
-
-    for module_name in ("service.pages", "service.feedback_api", "service.admin_api",
-                        "service.match_api"):
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
-        module.install(app)
+def _include_feature_routers(app: FastAPI) -> None:
+    """Features that live in their own modules: web page, feedback, admin, matching."""
+    for feature in (pages, feedback_api, admin_api, match_api):
+        feature.install(app)
