@@ -27,7 +27,7 @@ from server import POLICYBOT
 
 from service.chunking import ChunkingParams, chunk_document
 from service.corpus import load_corpus
-from service.embedding import Embedder, make_embedder
+from service.embedding import Embedder, embedder_for
 from service.indexing import embedding_text, reindex
 from service.settings import Settings
 
@@ -51,6 +51,9 @@ class TimedEmbedder:
     def embed_query(self, text: str) -> np.ndarray:
         return self.inner.embed_query(text)
 
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self.inner.embed_queries(texts)
+
 
 def raw_rate(embedder: Embedder, texts: list[str], batch_size: int) -> float:
     """Passages per second of the embedder alone, in the batches reindex uses."""
@@ -72,7 +75,7 @@ def ingest_rows(args: argparse.Namespace) -> tuple[list[list[object]], list[list
     settings = indexes.settings_for("ingest", corpus, indexes.OUT / "ingest-data")
     shutil.rmtree(settings.index_dir, ignore_errors=True)
     shutil.rmtree(settings.data_dir, ignore_errors=True)
-    embedder = TimedEmbedder(make_embedder(settings.embedder))
+    embedder = TimedEmbedder(embedder_for(settings))
     texts = passage_texts(settings)
     raw_count = max(64, int(len(texts) * args.raw_share) // 2)
     rng = np.random.default_rng(0)
@@ -116,7 +119,7 @@ def seed_rows() -> list[list[object]]:
         started = time.perf_counter()
         subprocess.run([str(POLICYBOT), "reindex"], env=env, check=True, capture_output=True)
         times.append(time.perf_counter() - started)
-    embedder = make_embedder(settings.embedder)
+    embedder = embedder_for(settings)
     reindex(settings, embedder, wait=True, progress=False)
     started = time.perf_counter()
     result = reindex(settings, embedder, wait=True, progress=False)

@@ -5,7 +5,7 @@
 For each index (the seed corpus, and ~10k synthetic passages with real vectors,
 see indexes.py) and each server configuration (workers, OpenMP environment),
 starts `policybot serve`, then drives POST /api/v1/ask and /api/v1/search with
-an async httpx load generator at concurrency 1, 8 and 32 for ``--duration``
+a lean asyncio load generator (loadgen.py) at concurrency 1, 8 and 32 for ``--duration``
 seconds each (at most ``--max-requests``). Half the questions repeat a hot set
 of 20 (their vectors are in the server's LRU cache), half are distinct
 questions never sent before (generated from corpus words), so each of those
@@ -32,11 +32,11 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-import httpx
 import indexes
 import numpy as np
 import synthetic
 from harness import Report, median_ms, percentile, progress, table
+from loadgen import HTTPError, LeanClient, run
 from server import Server
 
 from service.index_store import load_current
@@ -47,27 +47,20 @@ from service.vector_index import search
 HOT_QUESTIONS = 20
 REPEAT_SHARE = 0.5
 FLOOR_QUESTIONS = 40
-PASSIVE = {"OMP_WAIT_POLICY": "PASSIVE"}
 ONE_THREAD = {"OMP_NUM_THREADS": "1"}
-BATCHING_APP = "batching_app:create_app"
-CONFIGS = {  # name -> (workers, environment, app factory or None for `policybot serve`)
-    "1w": (1, {}, None),
-    "1w-batch": (1, {}, BATCHING_APP),
-    "2w": (2, {}, None),
-    "2w-1thread": (2, ONE_THREAD, None),
-    "2w-1thread-batch": (2, ONE_THREAD, BATCHING_APP),
-    "1w-passive": (1, PASSIVE, None),
+TWO_THREADS = {"OMP_NUM_THREADS": "2"}
+CONFIGS = {  # name -> (workers, environment set, the embedder threads each worker gets)
+    "1w": (1, {}, {}),
+    "2w": (2, {}, ONE_THREAD),  # serve gives each of 2 workers 1 of the 2 cores
+    "2w-2threads": (2, TWO_THREADS, TWO_THREADS),
 }
 CONFIG_NOTES = {
-    "1w": "`policybot serve`, 1 worker, OpenMP defaults (as shipped)",
-    "1w-batch": "1 worker + `embed_queries` (bench/batching_app.py: the proposed "
-                "embedding.py change, so QueryVectors embeds waiting questions in one call)",
-    "2w": "`policybot serve --workers 2`, OpenMP defaults (2 threads per worker)",
-    "2w-1thread": "`--workers 2` with OMP_NUM_THREADS=1 (one embedding per core)",
-    "2w-1thread-batch": "2 workers, OMP_NUM_THREADS=1, + `embed_queries`",
-    "1w-passive": "1 worker, OMP_WAIT_POLICY=PASSIVE",
+    "1w": "`policybot serve`, 1 worker (the embedder uses every core)",
+    "2w": "`policybot serve --workers 2` (serve sets OMP_NUM_THREADS=1: one core per worker)",
+    "2w-2threads": "`--workers 2` with OMP_NUM_THREADS=2 (each worker's embedder on every "
+                   "core: oversubscribed, for comparison)",
 }
-DEFAULT_CONFIGS = "1w,1w-batch,2w,2w-1thread,2w-1thread-batch"
+DEFAULT_CONFIGS = "1w,2w"
 EMBED_TIMER = """
 import sys, time, statistics
 from service.embedding import make_embedder
@@ -97,7 +90,7 @@ def embed_ms_by_env(configs: list[str], questions: list[str],
                     rounds: int = 3) -> dict[str, float]:
     """Median of ``rounds`` medians per environment, the environments measured in turn
     (the machine's load drifts; alternating spreads the drift over all of them)."""
-    envs = {_key(e): e for e in [{}, ONE_THREAD, *(CONFIGS[c][1] for c in configs)]}
+    envs = {_key(e): e for e in [{}, ONE_THREAD, *(CONFIGS[c][2] for c in configs)]}
     times: dict[str, list[float]] = {key: [] for key in envs}
     for _ in range(rounds):
         for key, env in envs.items():
@@ -162,9 +155,9 @@ class Questions:
 
 def search_costs(settings: Settings, questions: list[str]) -> tuple[float, float, int]:
     """(FAISS ms, BM25 ms, embeddings a repeated query costs), in this process."""
-    from service.embedding import make_embedder
+    from service.embedding import embedder_for
 
-    embedder = make_embedder(settings.embedder)
+    embedder = embedder_for(settings)
     index = load_current(settings.index_dir, embedder.name)
     vectors = iter([embedder.embed_query(q) for q in questions] * 3)
     faiss_ms = median_ms(lambda: search(index.vectors, next(vectors), settings.candidates),
@@ -188,7 +181,7 @@ async def run_phase(url: str, endpoint: str, concurrency: int, args: argparse.Na
     sent = 0
     deadline = time.perf_counter() + args.duration
 
-    async def user(client: httpx.AsyncClient) -> None:
+    async def user() -> None:
         nonlocal sent
         while time.perf_counter() < deadline and sent < args.max_requests:
             sent += 1
@@ -196,9 +189,9 @@ async def run_phase(url: str, endpoint: str, concurrency: int, args: argparse.Na
             question = rng.choice(questions.hot) if repeated else questions.distinct()
             started = time.perf_counter()
             try:
-                response = await client.post(f"/api/v1/{endpoint}", json={key: question})
-                ok = response.status_code == 200
-            except httpx.HTTPError:
+                status, _ = await client.post_json(f"/api/v1/{endpoint}", {key: question})
+                ok = status == 200
+            except HTTPError:
                 ok = False
             if ok:
                 phase.latencies["repeated" if repeated else "distinct"].append(
@@ -210,23 +203,21 @@ async def run_phase(url: str, endpoint: str, concurrency: int, args: argparse.Na
     # connections often all land on one worker (measured: 8 connections, 8:0 in 3 runs of 4),
     # which measures the accept lottery, not the server. Many clients (or nginx's default
     # of one upstream connection per request) spread requests over the workers.
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=0)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
-        started, cpu = time.perf_counter(), time.process_time()
-        await asyncio.gather(*(user(client) for _ in range(concurrency)))
-        phase.seconds = time.perf_counter() - started
-        phase.client_cpu = (time.process_time() - cpu) / phase.seconds
+    client = LeanClient(url)
+    started, cpu = time.perf_counter(), time.process_time()
+    await asyncio.gather(*(user() for _ in range(concurrency)))
+    phase.seconds = time.perf_counter() - started
+    phase.client_cpu = (time.process_time() - cpu) / phase.seconds
     return phase
 
 
 async def drive(url: str, args: argparse.Namespace) -> list[Phase]:
     questions = Questions()
-    fresh = httpx.Limits(max_keepalive_connections=0)  # a connection per request, see below
-    async with httpx.AsyncClient(base_url=url, limits=fresh, timeout=60) as client:
-        for _ in range(2):  # warm the hot set, twice: every worker is likely to see them
-            for question in questions.hot:
-                await client.post("/api/v1/ask", json={"question": question})
-                await client.post("/api/v1/search", json={"query": question})
+    client = LeanClient(url)
+    for _ in range(2):  # warm the hot set, twice: every worker is likely to see them
+        for question in questions.hot:
+            await client.post_json("/api/v1/ask", {"question": question})
+            await client.post_json("/api/v1/search", {"query": question})
     phases = []
     plan = [(e, c, REPEAT_SHARE) for e in ("ask", "search") for c in args.concurrency]
     for seed, (endpoint, concurrency, share) in enumerate([*plan, ("ask", 8, 0.0)]):
@@ -278,14 +269,13 @@ def main() -> None:
         ceiling = max(1000 / all_core, (os.cpu_count() or 1) * 1000 / one_thread)
         ceilings.append([label, all_core, one_thread, ceiling])
         for config in args.configs.split(","):
-            workers, env, app = CONFIGS[config]
+            workers, env, worker_env = CONFIGS[config]
             progress(f"{label}, {config}")
-            floor = Floor(embedding[_key(env)], faiss_ms, bm25_ms)
+            floor = Floor(embedding[_key(worker_env)], faiss_ms, bm25_ms)
             floor_rows.append([label, config, floor.embed_ms, faiss_ms, bm25_ms, floor.total_ms,
                                repeat_embeddings])
-            with Server({**indexes.env_for(settings), **env}, workers, name=size,
-                        app=app) as server:
-                phases = asyncio.run(drive(server.url, args))
+            with Server({**indexes.env_for(settings), **env}, workers, name=size) as server:
+                phases = run(drive(server.url, args))
             phase_rows += [p.row(config, size) for p in phases]
             target_rows.append(_targets(label, config, floor, ceiling, phases))
     report.add("Server configurations: " + "; ".join(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from service.embedding import make_embedder
+from service.embedding import embedder_for
 from service.evaluation import eval_index, read_jsonl, score_retrieval
 from service.index_store import load_current
 from service.retrieval import QueryVectors, Retriever
@@ -29,7 +29,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0)
     args = parser.parse_args()
     settings = Settings()
-    embedder = make_embedder(settings.embedder)
+    embedder = embedder_for(settings)
     if args.passages:
         base = eval_index(settings, embedder, args.passages)
     else:

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import synthetic
 
-from service.embedding import Embedder, make_embedder
+from service.embedding import Embedder, embedder_for
 from service.embedding_cache import PassageVectorCache, text_hash
 from service.index_store import current_version, read_manifest, read_passages, versions_dir
 from service.indexing import BuildResult, embedding_text, reindex
@@ -79,7 +79,7 @@ def ensure_index(settings: Settings, embedder: Embedder | None = None) -> BuildR
         return None
     print(f"building {settings.index_dir} (vectors come from the cache in {settings.data_dir}; "
           "the first build of a synthetic corpus embeds every passage)", file=sys.stderr)
-    return reindex(settings, embedder or make_embedder(settings.embedder), wait=True)
+    return reindex(settings, embedder or embedder_for(settings), wait=True)
 
 
 def _up_to_date(settings: Settings) -> bool:
@@ -140,6 +140,9 @@ class NoisyCopyEmbedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed_passages([text])[0]
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self.embed_passages(texts)
 
 
 def synthetic_vector_settings(passages: int) -> Settings:

@@ -28,10 +28,9 @@ class Server:
     """``with Server(env, workers=2) as server:`` starts, waits for /readyz, then stops."""
 
     def __init__(self, env: dict[str, str], workers: int = 1, name: str = "server",
-                 timeout_s: float = 300.0, app: str | None = None) -> None:
+                 timeout_s: float = 300.0) -> None:
         self.env = {**os.environ, **env}
         self.workers = workers
-        self.app = app  # "module:factory" under bench/, run by uvicorn instead of policybot
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.timeout_s = timeout_s
@@ -52,10 +51,6 @@ class Server:
         options = ["--host", "127.0.0.1", "--port", str(self.port), "--workers",
                    str(self.workers)]
         command = [str(POLICYBOT), "serve", *options]
-        if self.app:
-            command = [sys.executable, "-m", "uvicorn", self.app, "--factory", *options]
-            self.env["PYTHONPATH"] = os.pathsep.join(
-                p for p in (str(BENCH), self.env.get("PYTHONPATH", "")) if p)
         started = time.perf_counter()
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(command, env=self.env, stdout=log,

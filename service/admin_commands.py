@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from service.embedding import make_embedder
+from service.embedding import embedder_for
 from service.errors import BadRequest, NotFound
 from service.library import DocumentMeta, add_file, remove_document
 from service.settings import Settings
@@ -16,7 +16,7 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
     if len(args.files) > 1 and (args.id or args.title):
         raise BadRequest("--id and --title name one document; add the files one at a time")
     meta = DocumentMeta(id=args.id, title=args.title, source=args.source, date=args.date)
-    embedder = make_embedder(settings.embedder)
+    embedder = embedder_for(settings)
     for name in args.files:
         path = Path(name)
         if not path.is_file():
@@ -28,7 +28,7 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
-    result = remove_document(settings, make_embedder(settings.embedder), args.id, wait=True)
+    result = remove_document(settings, embedder_for(settings), args.id, wait=True)
     print(f"removed {args.id}; index version {result.version}: {result.documents} documents, "
           f"{result.passages} passages")
     return 0

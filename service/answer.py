@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 from service.evidence import QueryTerms, query_terms
 from service.models import Answer, Citation, Hit
 from service.retrieval import Retriever
-from service.sentences import sentence_spans
+from service.sentences import passage_sentences
 
 if TYPE_CHECKING:
     from service.matching import Profile
@@ -92,7 +92,7 @@ class ExtractiveAnswerer:
 def _candidates(hit: Hit, rank: int, terms: QueryTerms) -> list[Candidate]:
     passage = hit.passage
     out = []
-    for start, end in sentence_spans(passage.text):
+    for start, end in passage_sentences(passage.text):
         start, end = _best_window(passage.text, start, end, terms)
         text = passage.text[start:end]
         score = terms.coverage(text)

@@ -10,7 +10,7 @@ from starlette.types import Scope
 
 from service import __version__, admin_api, feedback_api, match_api, pages
 from service.api import health, router
-from service.embedding import Embedder, make_embedder
+from service.embedding import Embedder, embedder_for
 from service.error_handlers import install_error_handlers
 from service.middleware import BodyLimit, SecurityHeaders
 from service.serving import IndexHolder
@@ -29,7 +29,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.holder = IndexHolder(settings, embedder or make_embedder(settings.embedder))
+        app.state.holder = IndexHolder(settings, embedder or embedder_for(settings))
         app.state.holder.refresh()
         yield
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import textwrap
 
-from service.embedding import make_embedder
+from service.embedding import embedder_for
 from service.errors import ServiceError
 from service.evaluation import (
     HEADER,
@@ -24,14 +25,14 @@ from service.settings import Settings
 
 
 def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
-    result = reindex(settings, make_embedder(settings.embedder), wait=True)
+    result = reindex(settings, embedder_for(settings), wait=True)
     print(f"index version {result.version}: {result.documents} documents, {result.passages} "
           f"passages, {result.embedded} embedded, {result.seconds:.1f}s -> {settings.index_dir}")
     return 0
 
 
 def _holder(settings: Settings) -> IndexHolder:
-    holder = IndexHolder(settings, make_embedder(settings.embedder))
+    holder = IndexHolder(settings, embedder_for(settings))
     holder.refresh()
     if not holder.ready:
         raise ServiceError(holder.last_error or "no index; run `policybot reindex`", status=503)
@@ -77,13 +78,23 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     if current_version(settings.index_dir) is None:
         print("no index yet: building it first", file=sys.stderr)
         cmd_reindex(args, settings)
+    if args.workers > 1:
+        share_cores(args.workers)
     uvicorn.run("service.app:create_app", factory=True, host=args.host, port=args.port,
                 workers=args.workers, log_level="info")
     return 0
 
 
+def share_cores(workers: int) -> None:
+    """Give each worker's embedder its share of the cores (unless OMP_NUM_THREADS is set):
+    with the OpenMP default every worker starts one thread per core, and N workers
+    oversubscribe the machine N times over (measured in bench/bench_query.py)."""
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+
+
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    embedder = make_embedder(settings.embedder)
+    embedder = embedder_for(settings)
     if args.passages:
         retriever = eval_index(settings, embedder, args.passages)
     else:

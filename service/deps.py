@@ -1,4 +1,8 @@
-"""FastAPI dependencies: the settings and the served index snapshot."""
+"""FastAPI dependencies: the settings and the served index snapshot.
+
+They are ``async`` because none of them blocks (a version change is loaded in the
+background): FastAPI runs a plain ``def`` dependency in the thread pool, a hop per
+dependency per request."""
 
 from __future__ import annotations
 
@@ -10,15 +14,15 @@ from service.serving import IndexHolder, Snapshot
 from service.settings import Settings
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_holder(request: Request) -> IndexHolder:
+async def get_holder(request: Request) -> IndexHolder:
     return request.app.state.holder
 
 
-def get_snapshot(holder: Annotated[IndexHolder, Depends(get_holder)]) -> Snapshot:
+async def get_snapshot(holder: Annotated[IndexHolder, Depends(get_holder)]) -> Snapshot:
     return holder.snapshot()
 
 

@@ -52,6 +52,9 @@ class SharedEmbedder:
     def embed_query(self, text: str) -> np.ndarray:
         return self.embedder.embed_query(text)
 
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self.embedder.embed_queries(texts)
+
 
 @dataclass(frozen=True)
 class Job:

@@ -70,8 +70,20 @@ class DocumentCard:
 
 @dataclass(frozen=True)
 class PolicyCards:
+    """The cards of an index, with an inverted index: (facet, tag) -> rows of the cards
+    that carry the tag, and the rows of the service items."""
+
     passages: tuple[PolicyCard, ...]
     documents: dict[str, DocumentCard] = field(compare=False)
+    rows_by_tag: dict[tuple[str, str], tuple[int, ...]] = field(compare=False)
+    service_rows: tuple[int, ...]
+
+    def candidates(self, profile: Profile) -> list[PolicyCard]:
+        """The only cards that can match ``profile`` (a tag in common, or a service item),
+        in card order."""
+        tagged = (self.rows_by_tag.get((f, tag), ()) for f in PROFILE_FACETS
+                  for tag in profile.values(f))
+        return [self.passages[row] for row in sorted(set(self.service_rows).union(*tagged))]
 
 
 @dataclass(frozen=True)
@@ -150,7 +162,17 @@ def build_cards(passages: Sequence[Passage], documents: dict[str, dict[str, Any]
         grouped.setdefault(card.passage.document_id, []).append(card)
     rolled = {doc_id: _document_card(doc_id, group, documents.get(doc_id, {}))
               for doc_id, group in grouped.items()}
-    return PolicyCards(cards, rolled)
+    service_rows = tuple(card.order for card in cards if card.is_service)
+    return PolicyCards(cards, rolled, _rows_by_tag(cards), service_rows)
+
+
+def _rows_by_tag(cards: Sequence[PolicyCard]) -> dict[tuple[str, str], tuple[int, ...]]:
+    rows: dict[tuple[str, str], list[int]] = {}
+    for card in cards:
+        for facet, facet_tags in card.tags.items():
+            for tag in facet_tags:
+                rows.setdefault((facet, tag), []).append(card.order)
+    return {key: tuple(found) for key, found in rows.items()}
 
 
 def stated_dates(text: str) -> tuple[str, ...]:
@@ -264,11 +286,8 @@ class PolicyMatcher:
             raise Unprocessable("profile: name at least one industry, qualification or need "
                                 "(or a text that mentions one); accepted values: "
                                 "GET /api/v1/taxonomy")
-        found = [m for card in self.cards.passages if (m := self._match(card, profile))]
-        found.sort(key=lambda m: m.card.order)
-        found.sort(key=lambda m: m.date, reverse=True)
-        found.sort(key=lambda m: m.score, reverse=True)
-        return found
+        cards = self.cards.candidates(profile)
+        return ranked(m for card in cards if (m := self._match(card, profile)))
 
     def _match(self, card: PolicyCard, profile: Profile) -> Match | None:
         shared = {f: tuple(t for t in profile.values(f) if t in card.tags.get(f, {}))
@@ -282,6 +301,14 @@ class PolicyMatcher:
 
     def explain(self, match: Match, profile: Profile) -> Evidence:
         return explain(match, profile, self.taxonomy)
+
+
+def ranked(matches: Iterable[Match]) -> list[Match]:
+    """Matches by score, then newest document first, then card order."""
+    found = sorted(matches, key=lambda m: m.card.order)
+    found.sort(key=lambda m: m.date, reverse=True)
+    found.sort(key=lambda m: m.score, reverse=True)
+    return found
 
 
 def match_score(card: PolicyCard, shared: dict[str, tuple[str, ...]]) -> float:

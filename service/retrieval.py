@@ -25,9 +25,9 @@ class QueryVectors:
     """A bounded LRU cache of query vectors: a repeated question costs no embedding.
 
     Questions that miss while the embedder is busy wait together, and the next thread to get
-    the embedder embeds all of them in one call (if the embedder has ``embed_queries``): under
-    load the embedder runs back-to-back batches instead of a queue of single calls, and a
-    question asked twice at once is embedded once.
+    the embedder embeds all of them in one ``embed_queries`` call: under load the embedder
+    runs back-to-back batches instead of a queue of single calls, and a question asked twice
+    at once is embedded once.
     """
 
     def __init__(self, embedder: Embedder, size: int) -> None:
@@ -37,7 +37,6 @@ class QueryVectors:
         self._waiting: OrderedDict[str, Future[np.ndarray]] = OrderedDict()
         self._lock = threading.Lock()  # guards the cache, the waiting list and the counters
         self._embedder_lock = threading.Lock()  # one embedder call at a time
-        self._batch_size = MAX_BATCH if hasattr(embedder, "embed_queries") else 1
         self.misses = 0  # questions embedded
         self.calls = 0  # embedder calls
 
@@ -58,13 +57,10 @@ class QueryVectors:
     def _embed_waiting(self) -> None:
         """Embed the oldest waiting questions (caller holds the embedder lock)."""
         with self._lock:
-            batch = list(self._waiting.items())[: self._batch_size]
+            batch = list(self._waiting.items())[:MAX_BATCH]
         texts = [query for query, _ in batch]
         try:
-            if self._batch_size > 1:
-                vectors = list(self.embedder.embed_queries(texts))  # type: ignore[attr-defined]
-            else:
-                vectors = [self.embedder.embed_query(texts[0])]
+            vectors = list(self.embedder.embed_queries(texts))
         except Exception as exc:
             with self._lock:
                 for query, future in batch:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 SENTENCE_END = "。！？；!?;…"
 CLOSERS = "”’」』）)》】"
 QUOTE_PAIRS = {"“": "”", "《": "》", "「": "」", "『": "』", "（": "）", "(": ")"}
@@ -34,6 +36,12 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
         i += 1
     _add_span(text, spans, begin, end)
     return spans
+
+
+@lru_cache(maxsize=16384)
+def passage_sentences(text: str) -> tuple[tuple[int, int], ...]:
+    """``sentence_spans(text)``, remembered: answers split the same passages again and again."""
+    return tuple(sentence_spans(text))
 
 
 def _skip_trailing(text: str, i: int, end: int) -> int:

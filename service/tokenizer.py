@@ -42,10 +42,12 @@ def _tagger():  # type: ignore[no-untyped-def]
     return posseg.POSTokenizer(_segmenter())
 
 
-def tagged_words(text: str) -> list[tuple[str, str]]:
-    """(word, part-of-speech) pairs, coarse jieba words (e.g. 上海浦东新区/ns), no stopwords."""
+@lru_cache(maxsize=4096)
+def tagged_words(text: str) -> tuple[tuple[str, str], ...]:
+    """(word, part-of-speech) pairs, coarse jieba words (e.g. 上海浦东新区/ns), no stopwords.
+    Remembered per text: a repeated question is not tagged again."""
     pairs = [(p.word.strip().lower(), p.flag) for p in _tagger().lcut(text)]
-    return [(w, f) for w, f in pairs if w and _WORD.search(w) and w not in STOPWORDS]
+    return tuple((w, f) for w, f in pairs if w and _WORD.search(w) and w not in STOPWORDS)
 
 
 def tokenize(text: str) -> list[str]:

@@ -43,6 +43,9 @@ class CountingEmbedder:
     def embed_query(self, text: str) -> np.ndarray:
         return self.real.embed_query(text)
 
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self.real.embed_queries(texts)
+
 
 class BrokenEmbedder(CountingEmbedder):
     def embed_passages(self, texts: list[str]) -> np.ndarray:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,6 +21,7 @@ from service.matching import (
     default_taxonomy,
     grouped,
     match_score,
+    ranked,
     stated_dates,
 )
 from service.models import Passage
@@ -36,6 +38,18 @@ def matcher(seed_index: Settings) -> PolicyMatcher:
 @pytest.fixture(scope="module")
 def biomed_profile() -> Profile:
     return build_profile(default_taxonomy(), ["生物医药"], ["专精特新"], ["融资", "人才"])
+
+
+def case_profile(case: dict[str, Any]) -> Profile:
+    values = case["profile"]
+    return build_profile(default_taxonomy(), values.get("industries", ()),
+                         values.get("qualifications", ()), values.get("needs", ()),
+                         values.get("foreign_staff", False))
+
+
+def facts(matches: list[Match]) -> list[tuple[object, ...]]:
+    """What a match says, ``shared`` included (Match equality leaves it out)."""
+    return [(m.card.order, m.score, m.date, m.shared) for m in matches]
 
 
 def card_with(matcher: PolicyMatcher, phrase: str) -> PolicyCard:
@@ -222,3 +236,16 @@ def test_seed_profiles_recall_and_exclusion(matcher: PolicyMatcher) -> None:
     assert scores.profiles == 24
     assert scores.recall == 1.0, scores.misses
     assert scores.exclusion == 1.0, scores.leaks
+
+
+def test_indexed_match_equals_a_scan_of_every_card(matcher: PolicyMatcher) -> None:
+    cards = matcher.cards
+
+    for number, case in enumerate(read_jsonl(PROFILES), 1):
+        profile = case_profile(case)
+        scan = ranked(m for card in cards.passages if (m := matcher._match(card, profile)))
+
+        matches = matcher.match(profile)
+
+        assert facts(matches) == facts(scan), f"profile {number}"
+        assert len(cards.candidates(profile)) < len(cards.passages), f"profile {number}"
