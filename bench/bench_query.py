@@ -13,12 +13,15 @@ costs one embedding. A last phase at concurrency 8 sends only distinct
 questions: its throughput is compared with the embedder alone. Every request
 opens its own connection (see run_phase).
 
-The floor, measured right before each server starts: one query embedding (in a
-fresh process with the server's environment, as OpenMP reads it at start-up) +
-one FAISS search + one BM25 search (in this process). The embedder ceiling is
-the best the embedder alone sustains on this machine: one all-core call at a
-time, or one single-threaded call per core, whichever is faster. The load
-generator runs on the same cores as the server: its CPU share is reported.
+The floor: one query embedding (in a fresh process with the server's
+environment, as OpenMP reads it at start-up) + one FAISS search + one BM25
+search (in this process). The embedder ceiling is the best the embedder alone
+sustains on this machine: one all-core call at a time, or one single-threaded
+call per core, whichever is faster. This machine's speed drifts by ±15% over
+minutes, so both are measured right before and right after each server runs,
+and each configuration is compared with the mean of its own two measurements.
+The load generator runs on the same cores as the server: its CPU share is
+reported.
 """
 
 from __future__ import annotations
@@ -33,7 +36,6 @@ import time
 from dataclasses import dataclass, field
 
 import indexes
-import numpy as np
 import synthetic
 from harness import Report, median_ms, percentile, progress, table
 from loadgen import HTTPError, LeanClient, run
@@ -86,16 +88,14 @@ def embed_ms(env: dict[str, str], questions: list[str]) -> float:
     return float(result.stdout.strip().splitlines()[-1])
 
 
-def embed_ms_by_env(configs: list[str], questions: list[str],
-                    rounds: int = 3) -> dict[str, float]:
-    """Median of ``rounds`` medians per environment, the environments measured in turn
-    (the machine's load drifts; alternating spreads the drift over all of them)."""
-    envs = {_key(e): e for e in [{}, ONE_THREAD, *(CONFIGS[c][2] for c in configs)]}
-    times: dict[str, list[float]] = {key: [] for key in envs}
-    for _ in range(rounds):
-        for key, env in envs.items():
-            times[key].append(embed_ms(env, questions))
-    return {key: float(np.median(values)) for key, values in times.items()}
+def embed_ms_by_env(config: str, questions: list[str]) -> dict[str, float]:
+    """Query embedding ms with every core, with one thread, and in ``config``'s environment."""
+    envs = {_key(e): e for e in [{}, ONE_THREAD, CONFIGS[config][2]]}
+    return {key: embed_ms(env, questions) for key, env in envs.items()}
+
+
+def mean_by_key(first: dict[str, float], second: dict[str, float]) -> dict[str, float]:
+    return {key: (first[key] + second[key]) / 2 for key in first}
 
 
 def _key(env: dict[str, str]) -> str:
@@ -263,30 +263,32 @@ def main() -> None:
         indexes.ensure_index(settings)
         label = f"{size} ({indexes.manifest_of(settings)['passage_count']} passages)"
         faiss_ms, bm25_ms, repeat_embeddings = search_costs(settings, floor_questions)
-        progress(f"{label}: query embedding time in each server environment")
-        embedding = embed_ms_by_env(args.configs.split(","), floor_questions)
-        all_core, one_thread = embedding[_key({})], embedding[_key(ONE_THREAD)]
-        ceiling = max(1000 / all_core, (os.cpu_count() or 1) * 1000 / one_thread)
-        ceilings.append([label, all_core, one_thread, ceiling])
         for config in args.configs.split(","):
             workers, env, worker_env = CONFIGS[config]
-            progress(f"{label}, {config}")
+            progress(f"{label}, {config}: embedding times, server, embedding times")
+            before = embed_ms_by_env(config, floor_questions)
+            with Server({**indexes.env_for(settings), **env}, workers, name=size) as server:
+                phases = run(drive(server.url, args))
+            embedding = mean_by_key(before, embed_ms_by_env(config, floor_questions))
+            all_core, one_thread = embedding[_key({})], embedding[_key(ONE_THREAD)]
+            ceiling = max(1000 / all_core, (os.cpu_count() or 1) * 1000 / one_thread)
+            ceilings.append([label, config, all_core, one_thread, ceiling])
             floor = Floor(embedding[_key(worker_env)], faiss_ms, bm25_ms)
             floor_rows.append([label, config, floor.embed_ms, faiss_ms, bm25_ms, floor.total_ms,
                                repeat_embeddings])
-            with Server({**indexes.env_for(settings), **env}, workers, name=size) as server:
-                phases = run(drive(server.url, args))
             phase_rows += [p.row(config, size) for p in phases]
             target_rows.append(_targets(label, config, floor, ceiling, phases))
     report.add("Server configurations: " + "; ".join(
         f"`{k}` = {v}" for k, v in CONFIG_NOTES.items() if k in args.configs.split(",")))
     report.add("Floor (median ms; the embedding in a fresh process with the server's "
-               "environment, FAISS k=50 and BM25 in process):\n\n" + table(
+               "environment, mean of right before and right after the server ran; FAISS k=50 "
+               "and BM25 in process):\n\n" + table(
                    ["index", "server", "embed query", "faiss k=50", "bm25", "floor",
                     "embeddings a repeated query costs"], floor_rows))
     report.add("Embedder ceiling, what the embedder alone sustains (median ms per query "
-               "embedding; ceiling = max(1000 / all-core ms, cores × 1000 / 1-thread ms)):\n\n" +
-               table(["index", "all cores", "1 thread", "ceiling req/s"], ceilings))
+               "embedding, mean of right before and right after the server ran; ceiling = "
+               "max(1000 / all-core ms, cores × 1000 / 1-thread ms)):\n\n" +
+               table(["index", "server", "all cores", "1 thread", "ceiling req/s"], ceilings))
     report.add("HTTP (latency ms; 'distinct p50' = questions never seen, each needs an "
                "embedding; 'repeated p50' = vector in the LRU cache):\n\n" + table(
                    ["index", "server", "endpoint", "c", "mix", "requests", "p50", "p95", "p99",
