@@ -7,8 +7,10 @@ import os
 import sys
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from service.errors import ServiceError
-from service.settings import Settings
+from service.settings import Settings, describe_settings_error
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -18,7 +20,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.handler(args, settings_from(args)) or 0)
+        settings = settings_from(args)
+    except ValidationError as exc:
+        print(f"policybot: {describe_settings_error(exc)}", file=sys.stderr)
+        return 2
+    try:
+        return int(args.handler(args, settings) or 0)
     except ServiceError as exc:
         print(f"policybot: {exc.message}", file=sys.stderr)
         return 1

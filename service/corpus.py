@@ -4,7 +4,8 @@
 per line (``{"id", "title", "text", ...metadata}``); ``.pdf``, ``.docx`` and
 ``.html`` go through text extraction, with metadata in an optional sidecar
 ``NAME.EXT.meta.yaml``. A document's id is its ``id`` field, else its path
-relative to the corpus folder without the extension.
+relative to the corpus folder without the extension. With an ``ExtractionCache`` an
+unchanged file is not extracted again; its sidecar is always read.
 """
 
 from __future__ import annotations
@@ -13,13 +14,16 @@ import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from service.cleaning import clean_text
 from service.errors import CorpusError
 from service.models import Document
+
+if TYPE_CHECKING:
+    from service.extraction_cache import ExtractionCache
 
 TEXT_SUFFIXES = (".txt", ".md")
 EXTRACTED_SUFFIXES = (".pdf", ".docx", ".html", ".htm")
@@ -28,7 +32,9 @@ SIDECAR_SUFFIX = ".meta.yaml"
 KNOWN_FIELDS = ("id", "title", "text", "source", "date", "tags")
 
 
-def load_corpus(corpus_dir: Path) -> list[Document]:
+def load_corpus(
+    corpus_dir: Path, extraction_cache: ExtractionCache | None = None
+) -> list[Document]:
     """All documents under ``corpus_dir``, sorted by id; duplicate ids are an error."""
     if not corpus_dir.is_dir():
         raise CorpusError(
@@ -38,7 +44,7 @@ def load_corpus(corpus_dir: Path) -> list[Document]:
     seen: dict[str, str] = {}
     documents: list[Document] = []
     for path in corpus_files(corpus_dir):
-        for document in read_file(path, corpus_dir):
+        for document in read_file(path, corpus_dir, extraction_cache):
             where = document.path
             if document.id in seen:
                 raise CorpusError(
@@ -62,7 +68,9 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
     return files
 
 
-def read_file(path: Path, corpus_dir: Path) -> Iterator[Document]:
+def read_file(
+    path: Path, corpus_dir: Path, extraction_cache: ExtractionCache | None = None
+) -> Iterator[Document]:
     data = path.read_bytes()
     relative = path.relative_to(corpus_dir).as_posix()
     default_id = relative.rsplit(".", 1)[0]
@@ -72,7 +80,7 @@ def read_file(path: Path, corpus_dir: Path) -> Iterator[Document]:
     elif suffix in TEXT_SUFFIXES:
         yield _read_text(data, relative, default_id)
     else:
-        yield _read_extracted(path, data, relative, default_id)
+        yield _read_extracted(path, data, relative, default_id, extraction_cache)
 
 
 def parse_front_matter(text: str, where: str) -> tuple[dict[str, Any], str]:
@@ -119,10 +127,14 @@ def _read_text(data: bytes, relative: str, default_id: str) -> Document:
     return make_document(meta, body, relative, default_id, sha256_hex(data))
 
 
-def _read_extracted(path: Path, data: bytes, relative: str, default_id: str) -> Document:
+def _read_extracted(
+    path: Path, data: bytes, relative: str, default_id: str,
+    extraction_cache: ExtractionCache | None,
+) -> Document:
     from service.extraction import extract
 
-    extracted = extract(path.name, data)
+    extract_text = extract if extraction_cache is None else extraction_cache.extract
+    extracted = extract_text(path.name, data)
     meta = _read_sidecar(path)
     meta.setdefault("title", extracted.title)
     return make_document(meta, extracted.text, relative, default_id, sha256_hex(data))

@@ -14,8 +14,10 @@ from service.errors import ServiceError
 log = logging.getLogger("policybot")
 
 
-def error_response(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message, "status": status}, status_code=status)
+def error_response(status: int, message: str,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": message, "status": status}, status_code=status,
+                        headers=headers)
 
 
 def describe_validation(exc: RequestValidationError) -> tuple[int, str]:
@@ -45,7 +47,7 @@ def _message(kind: str, error: dict) -> str:  # type: ignore[type-arg]
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def service_error(request: Request, exc: ServiceError) -> JSONResponse:
-        return error_response(exc.status, exc.message)
+        return error_response(exc.status, exc.message, exc.headers or None)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -7,6 +7,7 @@ class ServiceError(Exception):
     """An error a user can act on. ``status`` is the HTTP status it maps to."""
 
     status = 400
+    headers: dict[str, str] = {}
 
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
@@ -21,6 +22,7 @@ class BadRequest(ServiceError):
 
 class Unauthorized(ServiceError):
     status = 401
+    headers = {"WWW-Authenticate": 'Bearer realm="policybot"'}
 
 
 class Forbidden(ServiceError):

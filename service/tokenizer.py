@@ -56,5 +56,11 @@ def tokenize(text: str) -> list[str]:
     return [t for t in (t.strip() for t in tokens) if t and _WORD.search(t) and t not in STOPWORDS]
 
 
+@lru_cache(maxsize=4096)
+def query_tokens(text: str) -> tuple[str, ...]:
+    """``tokenize`` for questions, remembered: a repeated question is not segmented again."""
+    return tuple(tokenize(text))
+
+
 def warm_up() -> None:
     _segmenter()

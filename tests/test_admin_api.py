@@ -89,6 +89,7 @@ def test_admin_routes_without_the_token_return_401(
     assert response.status_code == 401
     assert response.json() == {
         "error": "send the admin token as 'Authorization: Bearer <token>'", "status": 401}
+    assert response.headers["www-authenticate"].startswith("Bearer")
     assert state(settings) == before
 
 

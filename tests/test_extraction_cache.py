@@ -1,0 +1,209 @@
+"""Extracted text cached by file content: unchanged files are not extracted twice."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from filemakers import POLICY_PARAGRAPHS, POLICY_TITLE, make_corrupt_pdf, make_docx, make_pdf
+
+from service import extraction
+from service.corpus import load_corpus
+from service.embedding import Embedder
+from service.errors import ServiceError, Unprocessable
+from service.extraction import ExtractedText
+from service.extraction_cache import EXTRACTOR_VERSION, ExtractionCache
+from service.indexing import reindex
+from service.models import Document
+from service.settings import Settings
+from tests.conftest import make_settings
+
+
+class CountingExtractor:
+    """The real ``extract``, counting the files it is asked to read."""
+
+    def __init__(self) -> None:
+        self.real, self.calls = extraction.extract, 0
+
+    def __call__(self, filename: str, data: bytes) -> ExtractedText:
+        self.calls += 1
+        return self.real(filename, data)
+
+
+@pytest.fixture()
+def settings(tmp_path: Path) -> Settings:
+    """Overrides conftest's: an empty corpus folder and no index (no seed index to build)."""
+    settings = make_settings(tmp_path)
+    settings.corpus_dir.mkdir()
+    return settings
+
+
+@pytest.fixture()
+def extractor(monkeypatch: pytest.MonkeyPatch) -> CountingExtractor:
+    counting = CountingExtractor()
+    monkeypatch.setattr(extraction, "extract", counting)
+    return counting
+
+
+def cache_for(settings: Settings, version: int = EXTRACTOR_VERSION) -> ExtractionCache:
+    return ExtractionCache(settings.data_dir / "extracted", version)
+
+
+def load_cached(settings: Settings, version: int = EXTRACTOR_VERSION) -> list[Document]:
+    return load_corpus(settings.corpus_dir, cache_for(settings, version))
+
+
+def cache_entries(settings: Settings) -> list[Path]:
+    return sorted((settings.data_dir / "extracted").glob("*.json"))
+
+
+def policy_pdf(pages: int = 2) -> bytes:
+    return make_pdf(POLICY_PARAGRAPHS, title=POLICY_TITLE, pages=pages)
+
+
+def test_unchanged_pdf_is_extracted_once_and_reads_the_same(
+    settings: Settings, extractor: CountingExtractor
+) -> None:
+    (settings.corpus_dir / "政策.pdf").write_bytes(policy_pdf())
+    uncached = load_corpus(settings.corpus_dir)
+
+    first = load_cached(settings)
+    second = load_cached(settings)
+
+    assert extractor.calls == 2  # the uncached load and the first cached one
+    assert second == first == uncached
+    assert second[0].title == POLICY_TITLE and "第四条" in second[0].text
+
+
+def test_unchanged_docx_is_extracted_once(
+    settings: Settings, extractor: CountingExtractor
+) -> None:
+    docx = make_docx(["# 第一章", *POLICY_PARAGRAPHS])
+    (settings.corpus_dir / "政策.docx").write_bytes(docx)
+
+    first = load_cached(settings)
+    second = load_cached(settings)
+
+    assert extractor.calls == 1
+    assert second == first
+    assert second[0].title == "第一章"
+
+
+def test_sidecar_is_read_every_time(settings: Settings, extractor: CountingExtractor) -> None:
+    pdf = settings.corpus_dir / "政策.pdf"
+    pdf.write_bytes(policy_pdf())
+    load_cached(settings)
+    sidecar = settings.corpus_dir / "政策.pdf.meta.yaml"
+    sidecar.write_text("title: 新标题\nsource: 管委会\n", "utf-8")
+
+    [document] = load_cached(settings)
+
+    assert extractor.calls == 1
+    assert (document.title, document.source) == ("新标题", "管委会")
+
+
+def test_changed_file_is_extracted_again(settings: Settings, extractor: CountingExtractor) -> None:
+    pdf = settings.corpus_dir / "政策.pdf"
+    pdf.write_bytes(policy_pdf())
+    [before] = load_cached(settings)
+    pdf.write_bytes(make_pdf([*POLICY_PARAGRAPHS, "第五条　新增条款。"], pages=2))
+
+    [after] = load_cached(settings)
+
+    assert extractor.calls == 2
+    assert "新增条款" in after.text and "新增条款" not in before.text
+    assert after.sha256 != before.sha256
+    assert len(cache_entries(settings)) == 2
+
+
+def test_same_bytes_under_another_suffix_is_another_entry(settings: Settings) -> None:
+    data = policy_pdf()
+    cache = cache_for(settings)
+
+    assert cache.entry_path("a.pdf", data) == cache.entry_path("b.PDF", data)
+    assert cache.entry_path("a.pdf", data) != cache.entry_path("a.html", data)
+
+
+@pytest.mark.parametrize(
+    "corruption",
+    [
+        b"",
+        b'{"version": 1, "title": "',  # cut short by a crash
+        b"\xff\xfe\x00garbage",
+        b"[]",
+        json.dumps({"version": EXTRACTOR_VERSION, "title": "t", "format": "pdf"}).encode(),
+        json.dumps({"version": EXTRACTOR_VERSION, "title": 1, "text": "x", "format": "pdf"})
+        .encode(),
+    ],
+    ids=["empty", "truncated", "binary", "not-a-mapping", "no-text", "wrong-type"],
+)
+def test_corrupt_entry_is_a_miss_and_is_rewritten(
+    settings: Settings, extractor: CountingExtractor, corruption: bytes
+) -> None:
+    (settings.corpus_dir / "政策.pdf").write_bytes(policy_pdf())
+    [good] = load_cached(settings)
+    [entry] = cache_entries(settings)
+    entry.write_bytes(corruption)
+
+    [reread] = load_cached(settings)
+    [again] = load_cached(settings)
+
+    assert reread == again == good
+    assert extractor.calls == 2  # the first load and the corrupt entry; the rewrite is a hit
+    assert json.loads(entry.read_bytes())["version"] == EXTRACTOR_VERSION
+
+
+def test_unreadable_entry_is_a_miss(settings: Settings, extractor: CountingExtractor) -> None:
+    data = policy_pdf()
+    cache = cache_for(settings)
+    cache.entry_path("政策.pdf", data).mkdir()  # reading it raises IsADirectoryError
+
+    extracted = cache.extract("政策.pdf", data)
+    cache.extract("政策.pdf", data)
+
+    assert extracted.title == POLICY_TITLE
+    assert extractor.calls == 2  # nothing could be stored, nothing was raised
+    assert list(cache.folder.glob(".*.tmp")) == []
+
+
+def test_entries_of_another_extractor_version_are_ignored(
+    settings: Settings, extractor: CountingExtractor
+) -> None:
+    (settings.corpus_dir / "政策.pdf").write_bytes(policy_pdf())
+    [old] = load_cached(settings)
+
+    [bumped] = load_cached(settings, EXTRACTOR_VERSION + 1)
+    load_cached(settings, EXTRACTOR_VERSION + 1)
+
+    assert extractor.calls == 2
+    assert bumped == old
+    [entry] = cache_entries(settings)
+    assert json.loads(entry.read_bytes())["version"] == EXTRACTOR_VERSION + 1
+
+
+def test_extraction_error_is_not_cached(settings: Settings, extractor: CountingExtractor) -> None:
+    (settings.corpus_dir / "broken.pdf").write_bytes(make_corrupt_pdf())
+    messages = []
+    for _ in range(2):
+        with pytest.raises(ServiceError) as raised:
+            load_cached(settings)
+        messages.append((type(raised.value), raised.value.message))
+
+    assert extractor.calls == 2
+    assert messages[0] == messages[1]
+    assert messages[0][0] is Unprocessable and "broken.pdf" in messages[0][1]
+    assert cache_entries(settings) == []
+
+
+def test_reindex_extracts_an_unchanged_pdf_once(
+    settings: Settings, embedder: Embedder, extractor: CountingExtractor
+) -> None:
+    (settings.corpus_dir / "政策.pdf").write_bytes(policy_pdf())
+
+    first = reindex(settings, embedder, progress=False)
+    second = reindex(settings, embedder, progress=False)
+
+    assert extractor.calls == 1
+    assert (second.documents, second.passages, second.embedded) == (1, first.passages, 0)
+    assert len(cache_entries(settings)) == 1
