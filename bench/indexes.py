@@ -86,7 +86,10 @@ def _up_to_date(settings: Settings) -> bool:
     version = current_version(settings.index_dir)
     if version is None:
         return False
-    built = (versions_dir(settings.index_dir) / version / "manifest.json").stat().st_mtime
+    folder = versions_dir(settings.index_dir) / version
+    if not (folder / "bm25_impacts.npy").exists():
+        return False  # written before BM25 was memory-mapped: rebuild to measure what ships
+    built = (folder / "manifest.json").stat().st_mtime
     newest = max(p.stat().st_mtime for p in settings.corpus_dir.rglob("*") if p.is_file())
     return built > newest
 

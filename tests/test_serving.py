@@ -1,0 +1,64 @@
+"""The served index: a new version loads in the background, warmed, while requests go on."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from service.embedding import Embedder
+from service.indexing import reindex
+from service.serving import CHECK_INTERVAL_S, WARM_QUESTION, IndexHolder, Snapshot
+from service.settings import Settings
+
+
+def wait_for_version(holder: IndexHolder, version: str, timeout_s: float = 30) -> Snapshot:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        snapshot = holder.snapshot()
+        if snapshot.version == version:
+            return snapshot
+        time.sleep(0.05)
+    raise AssertionError(f"version {version} was not served within {timeout_s}s")
+
+
+def test_a_request_never_waits_for_a_new_version_to_load(
+    settings: Settings, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    holder = IndexHolder(settings, embedder)
+    holder.refresh()
+    old = holder.snapshot()
+    release = threading.Event()
+    real_load = holder._load
+
+    def slow_load(version: str) -> Snapshot:
+        release.wait(timeout=30)
+        return real_load(version)
+
+    monkeypatch.setattr(holder, "_load", slow_load)
+    new_version = reindex(settings, embedder, progress=False).version
+    time.sleep(CHECK_INTERVAL_S)  # the next request checks CURRENT again
+
+    started = time.monotonic()
+    served = [holder.snapshot() for _ in range(20)]
+    assert time.monotonic() - started < 1.0  # none of them waited for the load
+    assert all(snapshot is old for snapshot in served)
+
+    release.set()
+    new = wait_for_version(holder, new_version)
+    assert new.answerer.answer("企业在哪里可以查到惠企政策").found
+
+
+def test_a_loaded_version_is_warm_before_it_is_served(settings: Settings,
+                                                      embedder: Embedder) -> None:
+    holder = IndexHolder(settings, embedder)
+    holder.refresh()
+    assert holder.query_vectors.misses == 1  # the warm-up question went through the model
+    holder.snapshot().answerer.answer(WARM_QUESTION)
+    assert holder.query_vectors.misses == 1
+    matcher = holder.snapshot().matcher
+    deadline = time.monotonic() + 30
+    while matcher._cards is None and time.monotonic() < deadline:
+        time.sleep(0.05)  # the policy cards are built in the background after the load
+    assert matcher._cards is not None
