@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from service.profile_answer import ProfileAwareAnswerer
 from service.retrieval import QueryVectors, Retriever
 from service.settings import Settings
 
+log = logging.getLogger("policybot")
 CHECK_INTERVAL_S = 0.5
 WARM_QUESTION = "高新区对专精特新企业有哪些支持政策？"
 
@@ -56,12 +58,14 @@ class IndexHolder:
         self._lock = threading.Lock()  # one load at a time
         self._loader_lock = threading.Lock()  # guards _loader, never held during a load
         self._loader: threading.Thread | None = None
+        self._failed: str | None = None  # a version that failed to load: not retried by requests
         self.last_error: str | None = None
 
     def snapshot(self) -> Snapshot:
         if time.monotonic() - self._checked >= CHECK_INTERVAL_S:
             self._checked = time.monotonic()
-            if current_version(self.settings.index_dir) != self._served_version():
+            if current_version(self.settings.index_dir) not in (self._served_version(),
+                                                                self._failed):
                 self._load_in_background()
         if self._snapshot is None:
             raise NotReady(self.last_error or "the index is not loaded yet; try again shortly")
@@ -79,9 +83,9 @@ class IndexHolder:
                 return
             try:
                 self._snapshot = self._load(version)
-                self.last_error = None
-            except ServiceError as exc:
-                self.last_error = exc.message
+                self.last_error, self._failed = None, None
+            except Exception as exc:  # a bad version must not stop serving the good one
+                self.last_error, self._failed = _load_error(version, exc), version
 
     @property
     def ready(self) -> bool:
@@ -107,6 +111,14 @@ class IndexHolder:
         snapshot = Snapshot(version, retriever, ProfileAwareAnswerer(answerer, matcher), matcher)
         warm(snapshot)
         return snapshot
+
+
+def _load_error(version: str, exc: Exception) -> str:
+    if isinstance(exc, ServiceError):
+        return exc.message
+    log.exception("index version %s could not be loaded", version)
+    return (f"index version {version} could not be loaded ({type(exc).__name__}: {exc}); "
+            "run `policybot reindex` to build a new one")
 
 
 def warm(snapshot: Snapshot) -> None:

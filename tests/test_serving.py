@@ -62,3 +62,29 @@ def test_a_loaded_version_is_warm_before_it_is_served(settings: Settings,
     while matcher._cards is None and time.monotonic() < deadline:
         time.sleep(0.05)  # the policy cards are built in the background after the load
     assert matcher._cards is not None
+
+
+def test_a_version_that_fails_to_load_is_reported_and_not_retried_by_requests(
+    settings: Settings, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    holder = IndexHolder(settings, embedder)
+    holder.refresh()
+    old = holder.snapshot()
+    attempts = []
+    real_load = holder._load
+
+    def load_a_corrupt_file(version: str) -> Snapshot:
+        attempts.append(version)
+        if version != old.version:
+            raise RuntimeError("Error in faiss::read_index: unexpected end of file")
+        return real_load(version)
+
+    monkeypatch.setattr(holder, "_load", load_a_corrupt_file)
+    broken = reindex(settings, embedder, progress=False).version
+    deadline = time.monotonic() + 3 * CHECK_INTERVAL_S + 1
+    while time.monotonic() < deadline:
+        assert holder.snapshot() is old  # the good version keeps serving
+        time.sleep(0.05)
+    assert attempts == [broken]
+    assert holder.last_error is not None and broken in holder.last_error
+    assert "policybot reindex" in holder.last_error
