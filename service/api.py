@@ -67,4 +67,4 @@ def readyz(holder: HolderDep) -> ReadyResponse | JSONResponse:
         return JSONResponse({"error": message, "status": 503}, status_code=503)
     snapshot = holder.snapshot()
     return ReadyResponse(status="ready", passages=len(snapshot.index.passages),
-                         index_version=snapshot.version)
+                         index_version=snapshot.version, load_error=holder.last_error)

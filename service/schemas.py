@@ -127,6 +127,9 @@ class ReadyResponse(BaseModel):
     status: str = Field(examples=["ready"])
     passages: int = Field(examples=[31])
     index_version: str = Field(examples=["20261129T023305145184Z-8132e9"])
+    load_error: str | None = Field(
+        None, description="Why a newer index version could not be loaded (the one above "
+                          "keeps serving); null when the served version is the newest.")
 
 
 class ErrorResponse(BaseModel):

@@ -65,6 +65,7 @@ def test_health_and_readiness(seed_client: TestClient) -> None:
     assert seed_client.get("/healthz").status_code == 200
     ready = seed_client.get("/readyz").json()
     assert ready["status"] == "ready" and ready["passages"] > 20 and ready["index_version"]
+    assert ready["load_error"] is None
 
 
 def test_readyz_is_503_with_a_hint_before_any_index_exists(tmp_path, embedder) -> None:

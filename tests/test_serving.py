@@ -88,3 +88,7 @@ def test_a_version_that_fails_to_load_is_reported_and_not_retried_by_requests(
     assert attempts == [broken]
     assert holder.last_error is not None and broken in holder.last_error
     assert "policybot reindex" in holder.last_error
+
+    monkeypatch.setattr(holder, "_load", real_load)  # fixed; staff reindex again
+    fixed = reindex(settings, embedder, progress=False).version
+    assert wait_for_version(holder, fixed).version == fixed and holder.last_error is None
