@@ -24,6 +24,7 @@ Tags = dict[str, dict[str, list[str]]]
 class Tag:
     name: str
     synonyms: tuple[str, ...] = ()
+    not_terms: tuple[str, ...] = ()  # longer words that contain a term but mean something else
 
     @property
     def terms(self) -> tuple[str, ...]:
@@ -37,7 +38,7 @@ class Facet:
 
     name: str
     tags: tuple[Tag, ...]
-    index: Mapping[str, tuple[str, str]] = field(init=False, repr=False, compare=False)
+    index: Mapping[str, tuple[str, str | None]] = field(init=False, repr=False, compare=False)
     keys_longest_first: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -91,7 +92,7 @@ def tag_text(text: str, taxonomy: Taxonomy) -> Tags:
 def canonical(facet: str, value: str, taxonomy: Taxonomy) -> str | None:
     """The canonical name for a user value or synonym ("高企" -> "高新技术企业"), else None."""
     entry = taxonomy.facet(facet).index.get(_normalize(value))
-    return entry[1] if entry else None
+    return entry[1] if entry else None  # a "not" term names no tag either
 
 
 def _match_facet(text: str, facet: Facet) -> dict[str, list[str]]:
@@ -104,6 +105,9 @@ def _match_facet(text: str, facet: Facet) -> dict[str, list[str]]:
             if not any(taken[start:end]):
                 taken[start:end] = b"\x01" * len(key)
                 term, tag_name = facet.index[key]
+                if tag_name is None:  # a "not" term: takes its span, tags nothing
+                    start = text.find(key, start + 1)
+                    continue
                 triggers = first_seen.setdefault(tag_name, [])
                 if all(seen != term for _, seen in triggers):
                     triggers.append((start, term))
@@ -125,30 +129,39 @@ def _parse_tag(facet: str, entry: Any) -> Tag:
     name = entry.get("name") if isinstance(entry, dict) else None
     if not isinstance(name, str) or not name.strip():
         raise ValueError(f"every tag in facet {facet!r} needs a non-empty name, got {entry!r:.80}")
-    synonyms = entry.get("synonyms") or []
-    if not isinstance(synonyms, list) or not all(
-        isinstance(synonym, str) and synonym.strip() for synonym in synonyms
-    ):
-        raise ValueError(f"synonyms of {name!r} must be non-empty strings, got {synonyms!r:.80}")
-    return Tag(name.strip(), tuple(synonym.strip() for synonym in synonyms))
+    synonyms = _terms(entry, "synonyms", name)
+    return Tag(name.strip(), synonyms, _terms(entry, "not", name))
 
 
-def _build_index(facet: str, tags: tuple[Tag, ...]) -> dict[str, tuple[str, str]]:
-    """Normalized term -> (term as written, canonical name); a term may have one owner."""
-    index: dict[str, tuple[str, str]] = {}
+def _terms(entry: dict[str, Any], key: str, name: str) -> tuple[str, ...]:
+    terms = entry.get(key) or []
+    if not isinstance(terms, list) or not all(isinstance(t, str) and t.strip() for t in terms):
+        raise ValueError(f"{key} of {name!r} must be a list of non-empty strings, "
+                         f"got {terms!r:.80}")
+    return tuple(term.strip() for term in terms)
+
+
+def _build_index(facet: str, tags: tuple[Tag, ...]) -> dict[str, tuple[str, str | None]]:
+    """Normalized term -> (term as written, canonical name, or None for a "not" term);
+    a term may have one owner."""
+    index: dict[str, tuple[str, str | None]] = {}
     names: set[str] = set()
     for tag in tags:
         if tag.name in names:
             raise ValueError(f"tag {tag.name!r} is listed twice in facet {facet!r}")
         names.add(tag.name)
-        for term in tag.terms:
+        for term, owner in [*((t, tag.name) for t in tag.terms),
+                            *((t, None) for t in tag.not_terms)]:
             key = _normalize(term)
-            owner = index.setdefault(key, (term, tag.name))[1]
-            if owner != tag.name:
-                raise ValueError(
-                    f"term {term!r} belongs to both {owner!r} and {tag.name!r} in facet {facet!r}"
-                )
+            known = index.setdefault(key, (term, owner))[1]
+            if known != owner:
+                raise ValueError(f"term {term!r} belongs to both {_owner(known, tag.name)} and "
+                                 f"{_owner(owner, tag.name)} in facet {facet!r}")
     return index
+
+
+def _owner(tag_name: str | None, listed_under: str) -> str:
+    return repr(tag_name) if tag_name else f"the 'not' list of {listed_under!r}"
 
 
 def _normalize(text: str) -> str:

@@ -136,3 +136,16 @@ def test_corpus_passage_about_quanhuiqi_is_tagged_policy_consulting(taxonomy: Ta
         "服务专员",
         "服务小分队",
     ]
+
+
+def test_a_not_term_takes_its_span_and_tags_nothing(taxonomy: Taxonomy) -> None:
+    assert "金融" not in tag_text("强化金融风险防控，抓紧抓牢安全生产", taxonomy).get("needs", {})
+    assert "金融" in tag_text("支持科创金融，强化金融风险防控", taxonomy)["needs"]
+    assert canonical("needs", "金融风险防控", taxonomy) is None
+
+
+def test_a_not_term_that_is_also_a_synonym_is_rejected(tmp_path: Path) -> None:
+    path = write_taxonomy(
+        tmp_path, "needs:\n  - {name: 金融, synonyms: [基金], not: [基金]}\n")
+    with pytest.raises(ValueError, match="'基金' belongs to both '金融' and the 'not' list"):
+        load_taxonomy(path)
