@@ -94,13 +94,14 @@ def share_cores(workers: int) -> None:
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    required = ("question", "answerable") if args.refusal else ("question",)
+    questions = read_jsonl(args.questions, required)[: args.limit or None]  # before the model
     embedder = embedder_for(settings)
     if args.passages:
         retriever = eval_index(settings, embedder, args.passages)
     else:
         index = load_current(settings.index_dir, embedder.name)
         retriever = Retriever.from_settings(index, QueryVectors(embedder, 100_000), settings)
-    questions = read_jsonl(args.questions)[: args.limit or None]
     if args.refusal:
         return _eval_refusal(retriever, settings, questions, args.json)
     scores = [score_retrieval(retriever, questions, mode) for mode in modes_for(args.mode)]
@@ -175,7 +176,7 @@ def cmd_eval_match(args: argparse.Namespace, settings: Settings) -> int:
     from service.match_eval import score_matching
 
     matcher = _holder(settings).snapshot().matcher
-    scores = score_matching(matcher, read_jsonl(args.profiles))
+    scores = score_matching(matcher, read_jsonl(args.profiles, ("profile",)))
     if args.json:
         print(_json(scores.__dict__))
         return 0

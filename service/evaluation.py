@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from service.embedding import Embedder
+from service.errors import ServiceError
 from service.index_store import current_version, load_current
 from service.indexing import reindex
 from service.models import Hit
@@ -35,9 +36,31 @@ HEADER = (f"{'mode':<8} {'n':>5} " + " ".join(f"{'hit@' + str(k):>7}" for k in C
           + f" {'MRR@10':>7}")
 
 
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    with open(path, encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+def read_jsonl(path: Path, required: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """The records of a JSONL file; a missing file, a bad line or a record without a
+    ``required`` field is a ``ServiceError`` naming the file, the line and the fix."""
+    try:
+        lines = path.read_text("utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ServiceError(f"cannot read {str(path)!r} ({exc}); give a UTF-8 JSONL file") from exc
+    records = []
+    for number, line in enumerate(lines, start=1):
+        if line.strip():
+            records.append(_record(path, number, line, required))
+    return records
+
+
+def _record(path: Path, number: int, line: str, required: tuple[str, ...]) -> dict[str, Any]:
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ServiceError(
+            f"{path}:{number}: not JSON ({exc.msg}); one JSON object per line") from exc
+    missing = [name for name in required if not isinstance(record, dict) or name not in record]
+    if missing:
+        raise ServiceError(f"{path}:{number}: missing {', '.join(map(repr, missing))}; "
+                           f"every line needs {', '.join(map(repr, required))}")
+    return record  # type: ignore[no-any-return]
 
 
 def eval_index(settings: Settings, embedder: Embedder, passages_file: Path) -> Retriever:

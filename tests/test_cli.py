@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -32,3 +33,17 @@ def test_a_bad_setting_names_the_variable_and_the_rule_without_a_traceback(
     error = capsys.readouterr().err
     assert "POLICYBOT_TOP_K='99'" in error and "less than or equal to 20" in error
     assert "Traceback" not in error
+
+
+@pytest.mark.parametrize(("lines", "expected"), [
+    ('{"question": "泉惠企是什么"}\n', "missing 'answerable'"),
+    ('{"question": "泉惠企是什么", "answerable": true}\nnot json\n', ":2: not JSON"),
+])
+def test_a_bad_question_file_is_named_with_its_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], lines: str, expected: str) -> None:
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text(lines, "utf-8")
+    code = main(["eval", "--questions", str(questions), "--refusal",
+                 "--index", str(tmp_path / "no-index")])
+    error = capsys.readouterr().err
+    assert code == 1 and expected in error and "Traceback" not in error
