@@ -23,14 +23,17 @@ def wait_for_version(holder: IndexHolder, version: str, timeout_s: float = 30) -
     raise AssertionError(f"version {version} was not served within {timeout_s}s")
 
 
+def serving_holder(settings: Settings, embedder: Embedder) -> tuple[IndexHolder, Snapshot]:
+    holder = IndexHolder(settings, embedder)
+    holder.refresh()
+    return holder, holder.snapshot()
+
+
 def test_a_request_never_waits_for_a_new_version_to_load(
     settings: Settings, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    holder = IndexHolder(settings, embedder)
-    holder.refresh()
-    old = holder.snapshot()
-    release = threading.Event()
-    real_load = holder._load
+    holder, old = serving_holder(settings, embedder)
+    release, real_load = threading.Event(), holder._load
 
     def slow_load(version: str) -> Snapshot:
         release.wait(timeout=30)
@@ -67,11 +70,8 @@ def test_a_loaded_version_is_warm_before_it_is_served(settings: Settings,
 def test_a_version_that_fails_to_load_is_reported_and_not_retried_by_requests(
     settings: Settings, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    holder = IndexHolder(settings, embedder)
-    holder.refresh()
-    old = holder.snapshot()
-    attempts = []
-    real_load = holder._load
+    holder, old = serving_holder(settings, embedder)
+    attempts, real_load = [], holder._load
 
     def load_a_corrupt_file(version: str) -> Snapshot:
         attempts.append(version)
