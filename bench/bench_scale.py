@@ -51,7 +51,8 @@ LID_NEIGHBOURS = 20
 ALPHAS = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 1.0)
 HARD_ALPHA = 0.614
 SWEEP = {"ivf-sq8": (32, 64, 128, 256, 512, 1024), "hnsw-sq8": (64, 128, 256, 512)}
-CHOOSE_SIZES = (1_000, 10_000, 100_000, 100_001, 200_000, 500_000, 1_000_000, 5_000_000)
+CHOOSE_SIZES = (1_000, 10_000, 20_000, 20_001, 100_000, 100_001, 200_000, 500_000, 1_000_000,
+                5_000_000)
 
 
 def real_vectors() -> np.ndarray:
@@ -194,7 +195,8 @@ def _params(spec: IndexSpec) -> str:
 
 
 def _vector_mib(count: int, spec: IndexSpec) -> str:
-    per_vector = {"flat": 384 * 4, "ivf-sq8": 384 + 8}[spec.kind]  # codes + ids (+ direct map)
+    per_vector = {"flat": 384 * 4, "flat-fp16": 384 * 2,
+                  "ivf-sq8": 384 + 8}[spec.kind]  # codes + ids (+ direct map)
     return f"{count * per_vector / 2**20:,.0f}"
 
 
@@ -220,8 +222,8 @@ def _top_cosines(vectors: np.ndarray, queries: np.ndarray) -> list[float]:
 
 
 def _default_spec(kind: str, size: int) -> IndexSpec:
-    if kind == "flat":
-        return IndexSpec("flat")
+    if kind in ("flat", "flat-fp16"):
+        return IndexSpec(kind)
     if kind == "ivf-sq8":
         nlist = int(min(65536, max(1024, 4 * np.sqrt(size))))
         nprobe = min(nlist, max(nlist // 16, -(-nlist * MIN_SCANNED // size)))
@@ -268,7 +270,7 @@ def main() -> None:
     real = real_vectors()
     progress(f"{len(real)} real vectors; embedding {QUERIES} queries")
     queries = query_vectors()
-    kinds = ("flat", "ivf-sq8", "hnsw-sq8") if args.hnsw else ("flat", "ivf-sq8")
+    kinds = ("flat", "flat-fp16", "ivf-sq8", *(("hnsw-sq8",) if args.hnsw else ()))
     progress(f"calibrating the noise at {args.size:,}")
     alpha, synthetic_lid, real_lid = calibrate(real, queries, args.size)
     base = synthetic_vectors(real, args.size, alpha)

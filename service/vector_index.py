@@ -9,7 +9,8 @@ from typing import Any
 import faiss
 import numpy as np
 
-FLAT_MAX = 100_000
+EXACT_MAX = 20_000  # float32 vectors, exact scores
+FLAT_MAX = 100_000  # every vector compared; above EXACT_MAX stored as float16
 MIN_SCANNED = 65_536  # vectors an IVF search compares at least
 FILE_NAME = "vectors.faiss"
 
@@ -18,21 +19,26 @@ FILE_NAME = "vectors.faiss"
 class IndexSpec:
     """Which FAISS index to build, recorded in the manifest."""
 
-    kind: str  # "flat" | "ivf-sq8"
+    kind: str  # "flat" | "flat-fp16" | "ivf-sq8"
     params: dict[str, Any] = field(default_factory=dict)
 
 
 def choose_spec(count: int) -> IndexSpec:
-    """Exact search up to ``FLAT_MAX`` passages; beyond, an IVF index with 8-bit codes that
-    probes 1/16 of its lists, or more so that a search compares ``MIN_SCANNED`` vectors.
+    """Exact search up to ``EXACT_MAX`` passages; then every vector compared in float16 up
+    to ``FLAT_MAX``; beyond, an IVF index with 8-bit codes that probes 1/16 of its lists,
+    or more so that a search compares ``MIN_SCANNED`` vectors.
 
-    A flat scan costs ~5 ms per query at 100k passages (one core) but ~10 ms at 200k and
-    ~50 ms at 1M, beside ~15 ms for the query embedding. IVF at 1M: nlist=4000, nprobe=263,
-    ~4 ms, recall@10 0.97, 380 MB; nprobe=32 found only 0.80 of the true top 10. At 200k
-    1/16 of the lists gave 0.91, hence the floor on vectors scanned (bench/bench_scale.py).
+    A float32 scan costs ~0.2 ms per query at 10k passages (one core) but ~5 ms at 100k;
+    float16 halves the bytes read: 2.3 ms at 100k, recall@50 0.9997. A full scan costs
+    ~10 ms at 200k and ~50 ms at 1M, beside ~7 ms for the query embedding. IVF at 1M:
+    nlist=4000, nprobe=263, ~4 ms, recall@10 0.97, 380 MB; nprobe=32 found only 0.80 of
+    the true top 10. At 200k 1/16 of the lists gave 0.91, hence the floor on vectors
+    scanned (bench/bench_scale.py).
     """
-    if count <= FLAT_MAX:
+    if count <= EXACT_MAX:
         return IndexSpec("flat")
+    if count <= FLAT_MAX:
+        return IndexSpec("flat-fp16")
     nlist = int(min(65536, max(1024, 4 * np.sqrt(count))))
     nprobe = min(nlist, max(nlist // 16, -(-nlist * MIN_SCANNED // count)))
     return IndexSpec("ivf-sq8", {"nlist": nlist, "nprobe": nprobe})
@@ -44,6 +50,10 @@ def build_index(vectors: np.ndarray, spec: IndexSpec) -> faiss.Index:
     index: faiss.Index
     if spec.kind == "flat":
         index = faiss.IndexFlatIP(dim)
+    elif spec.kind == "flat-fp16":
+        index = faiss.IndexScalarQuantizer(dim, faiss.ScalarQuantizer.QT_fp16,
+                                           faiss.METRIC_INNER_PRODUCT)
+        index.train(vectors[:1])  # float16 codes need no statistics
     elif spec.kind == "ivf-sq8":
         quantizer = faiss.IndexFlatIP(dim)
         index = faiss.IndexIVFScalarQuantizer(
@@ -55,7 +65,8 @@ def build_index(vectors: np.ndarray, spec: IndexSpec) -> faiss.Index:
         index.train(sample)
         faiss.extract_index_ivf(index).nprobe = spec.params["nprobe"]
     else:
-        raise ValueError(f"unknown index kind {spec.kind!r}; use 'flat' or 'ivf-sq8'")
+        raise ValueError(f"unknown index kind {spec.kind!r}; use 'flat', 'flat-fp16' or "
+                         "'ivf-sq8'")
     index.add(vectors)
     return index
 
