@@ -10,7 +10,7 @@ import faiss
 import numpy as np
 
 EXACT_MAX = 20_000  # float32 vectors, exact scores
-FLAT_MAX = 100_000  # every vector compared; above EXACT_MAX stored as float16
+FLAT_MAX = 200_000  # every vector compared; above EXACT_MAX stored as float16
 MIN_SCANNED = 65_536  # vectors an IVF search compares at least
 FILE_NAME = "vectors.faiss"
 
@@ -28,12 +28,12 @@ def choose_spec(count: int) -> IndexSpec:
     to ``FLAT_MAX``; beyond, an IVF index with 8-bit codes that probes 1/16 of its lists,
     or more so that a search compares ``MIN_SCANNED`` vectors.
 
-    A float32 scan costs ~0.2 ms per query at 10k passages (one core) but ~5 ms at 100k;
-    float16 halves the bytes read: 2.3 ms at 100k, recall@50 0.9997. A full scan costs
-    ~10 ms at 200k and ~50 ms at 1M, beside ~7 ms for the query embedding. IVF at 1M:
-    nlist=4000, nprobe=263, ~4 ms, recall@10 0.97, 380 MB; nprobe=32 found only 0.80 of
-    the true top 10. At 200k 1/16 of the lists gave 0.91, hence the floor on vectors
-    scanned (bench/bench_scale.py).
+    A float32 scan costs ~0.2 ms per query at 10k passages (one core), ~5 ms at 100k and
+    ~10 ms at 200k, beside ~7 ms for the query embedding; float16 halves the bytes read:
+    4.7 ms at 200k with recall@10 0.999, where IVF-SQ8 gave 3.7 ms but 0.968. IVF at 1M:
+    nlist=4000, nprobe=263, ~4 ms, recall@10 0.97, 380 MB (a float16 scan: 23 ms, 732 MB);
+    nprobe=32 found only 0.80 of the true top 10. At 200k 1/16 of the lists gave 0.91,
+    hence the floor on vectors scanned (bench/bench_scale.py).
     """
     if count <= EXACT_MAX:
         return IndexSpec("flat")
