@@ -133,11 +133,14 @@ def _read_extracted(
 ) -> Document:
     from service.extraction import extract
 
-    extract_text = extract if extraction_cache is None else extraction_cache.extract
-    extracted = extract_text(path.name, data)
+    digest = sha256_hex(data)
+    if extraction_cache is None:
+        extracted = extract(path.name, data)
+    else:
+        extracted = extraction_cache.extract(path.name, data, digest)
     meta = _read_sidecar(path)
     meta.setdefault("title", extracted.title)
-    return make_document(meta, extracted.text, relative, default_id, sha256_hex(data))
+    return make_document(meta, extracted.text, relative, default_id, digest)
 
 
 def _read_sidecar(path: Path) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from service.corpus import sha256_hex
+from service.settings import Settings
 
 if TYPE_CHECKING:  # the parsers load on first use, as in corpus.py: `search` never needs them
     from service.extraction import ExtractedText
@@ -36,9 +37,10 @@ class ExtractionCache:
         self.folder = folder
         self.version = version
 
-    def extract(self, filename: str, data: bytes) -> ExtractedText:
-        """The cached text of ``data``, else extract it (errors propagate) and store it."""
-        entry = self.entry_path(filename, data)
+    def extract(self, filename: str, data: bytes, digest: str | None = None) -> ExtractedText:
+        """The cached text of ``data``, else extract it (errors propagate) and store it.
+        ``digest``: the SHA-256 of ``data`` when the caller has it already."""
+        entry = self.entry_path(filename, data, digest)
         cached = self._load(entry)
         if cached is not None:
             return cached
@@ -48,9 +50,9 @@ class ExtractionCache:
         self._store(entry, extracted)
         return extracted
 
-    def entry_path(self, filename: str, data: bytes) -> Path:
+    def entry_path(self, filename: str, data: bytes, digest: str | None = None) -> Path:
         """Where the text of ``data`` is kept; the suffix is part of the key, the name is not."""
-        digest = sha256_hex(data)
+        digest = digest or sha256_hex(data)
         suffix = os.path.splitext(filename)[1].lower().lstrip(".")
         return self.folder / f"{digest}.{suffix}.json"
 
@@ -69,6 +71,11 @@ class ExtractionCache:
             _write_atomically(entry, json.dumps(record, ensure_ascii=False).encode("utf-8"))
         except OSError as exc:
             log.warning("cannot cache extracted text in %s: %s", entry, exc)
+
+
+def extraction_cache_for(settings: Settings) -> ExtractionCache:
+    """The cache of ``settings``' data folder, shared by reindexing and uploads."""
+    return ExtractionCache(settings.data_dir / "extracted")
 
 
 def _parse(record: object, version: int) -> ExtractedText | None:

@@ -24,7 +24,7 @@ from service.corpus import load_corpus
 from service.embedding import Embedder
 from service.embedding_cache import PassageVectorCache
 from service.errors import Conflict, ServiceError
-from service.extraction_cache import ExtractionCache
+from service.extraction_cache import extraction_cache_for
 from service.index_store import (
     FORMAT_VERSION,
     MANIFEST,
@@ -85,8 +85,7 @@ def rebuild(settings: Settings, embedder: Embedder, *, progress: bool = True,
             on_progress: Progress | None = None) -> BuildResult:
     """``reindex`` for a caller that already holds the build lock (uploads, background jobs)."""
     remove_stale_builds(settings.index_dir)
-    extraction_cache = ExtractionCache(settings.data_dir / "extracted")
-    documents = load_corpus(settings.corpus_dir, extraction_cache)
+    documents = load_corpus(settings.corpus_dir, extraction_cache_for(settings))
     return build_version(settings, embedder, documents, progress, on_progress)
 
 

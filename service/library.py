@@ -28,7 +28,7 @@ from service.corpus import SIDECAR_SUFFIX, TEXT_SUFFIXES, parse_front_matter, re
 from service.embedding import Embedder
 from service.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, Unprocessable
 from service.extraction import SUPPORTED_SUFFIXES, decode_text, extract, safe_filename
-from service.extraction_cache import ExtractionCache
+from service.extraction_cache import ExtractionCache, extraction_cache_for
 from service.index_store import current_version, read_manifest, versions_dir
 from service.indexing import BuildResult, build_lock, rebuild
 from service.models import Document
@@ -284,7 +284,7 @@ def _corpus_change(settings: Settings, wait: bool) -> Iterator[_CorpusChange]:
         corpus = settings.corpus_dir.resolve()
         work = corpus / STAGING
         shutil.rmtree(work, ignore_errors=True)  # left by a process that died mid-change
-        change = _CorpusChange(corpus, work, ExtractionCache(settings.data_dir / "extracted"))
+        change = _CorpusChange(corpus, work, extraction_cache_for(settings))
         try:
             yield change
         except BaseException:

@@ -61,6 +61,3 @@ def query_tokens(text: str) -> tuple[str, ...]:
     """``tokenize`` for questions, remembered: a repeated question is not segmented again."""
     return tuple(tokenize(text))
 
-
-def warm_up() -> None:
-    _segmenter()
