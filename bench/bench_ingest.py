@@ -39,6 +39,7 @@ class TimedEmbedder:
         self.inner = inner
         self.name = inner.name
         self.dim = inner.dim
+        self.query_lanes = inner.query_lanes
         self.seconds = 0.0
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:

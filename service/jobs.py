@@ -35,7 +35,7 @@ class SharedEmbedder:
     """The serving embedder, lent to a build that runs while questions are answered.
 
     The model runs one call at a time and a waiting question goes before the next
-    passage batch (``QueryFirstLock``); small slices keep that wait short (a 4-passage
+    passage batch (``ModelLanes``); small slices keep that wait short (a 4-passage
     slice is about 0.3 s on two cores, a 16-passage batch 1.3 s).
     """
 
@@ -43,6 +43,7 @@ class SharedEmbedder:
 
     def __init__(self, embedder: Embedder) -> None:
         self.embedder, self.name, self.dim = embedder, embedder.name, embedder.dim
+        self.query_lanes = embedder.query_lanes
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         parts = [self.embedder.embed_passages(texts[start : start + self.SLICE])

@@ -25,18 +25,22 @@ class QueryVectors:
     """A bounded LRU cache of query vectors: a repeated question costs no embedding.
 
     Questions that miss while the embedder is busy wait together, and the next thread to get
-    the embedder embeds all of them in one ``embed_queries`` call: under load the embedder
-    runs back-to-back batches instead of a queue of single calls, and a question asked twice
-    at once is embedded once.
+    a free embedder lane embeds its share of them in one ``embed_queries`` call: under load
+    the embedder runs back-to-back batches instead of a queue of single calls (one batch per
+    lane at once, ``Embedder.query_lanes``), and a question asked twice at once is embedded
+    once.
     """
 
     def __init__(self, embedder: Embedder, size: int) -> None:
         self.embedder = embedder
         self.size = size
+        self.lanes = max(1, embedder.query_lanes)
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._waiting: OrderedDict[str, Future[np.ndarray]] = OrderedDict()
-        self._lock = threading.Lock()  # guards the cache, the waiting list and the counters
-        self._embedder_lock = threading.Lock()  # one embedder call at a time
+        self._waiting: OrderedDict[str, Future[np.ndarray]] = OrderedDict()  # not embedded yet
+        self._unclaimed: OrderedDict[str, Future[np.ndarray]] = OrderedDict()  # nor being
+        self._lock = threading.Lock()  # guards the cache, the waiting lists and the counters
+        self._free_lanes = threading.BoundedSemaphore(self.lanes)
+        self._embedding = 0  # lanes in use
         self.misses = 0  # questions embedded
         self.calls = 0  # embedder calls
 
@@ -47,31 +51,48 @@ class QueryVectors:
                 return self._cache[query]
             future = self._waiting.get(query)
             if future is None:
-                future = self._waiting[query] = Future()
+                future = self._waiting[query] = self._unclaimed[query] = Future()
         while not future.done():
-            with self._embedder_lock:
-                if not future.done():
-                    self._embed_waiting()
+            with self._free_lanes:
+                if future.done() or not self._embed_waiting():
+                    break  # this question is being embedded on another lane
         return future.result()
 
-    def _embed_waiting(self) -> None:
-        """Embed the oldest waiting questions (caller holds the embedder lock)."""
-        with self._lock:
-            batch = list(self._waiting.items())[:MAX_BATCH]
-        texts = [query for query, _ in batch]
+    def _embed_waiting(self) -> bool:
+        """Embed this lane's share of the oldest unclaimed questions (caller holds a lane);
+        False if every waiting question is already being embedded."""
+        batch = self._claim()
+        if not batch:
+            return False
         try:
-            vectors = list(self.embedder.embed_queries(texts))
+            vectors = list(self.embedder.embed_queries([query for query, _ in batch]))
         except Exception as exc:
-            with self._lock:
-                for query, future in batch:
-                    del self._waiting[query]
-                    future.set_exception(exc)
-            return
+            self._settle(batch, exc)
+        else:
+            self._settle(batch, vectors)
+        return True
+
+    def _claim(self) -> list[tuple[str, Future[np.ndarray]]]:
         with self._lock:
+            idle_lanes = self.lanes - self._embedding
+            share = min(MAX_BATCH, -(-len(self._unclaimed) // idle_lanes))
+            batch = [self._unclaimed.popitem(last=False) for _ in range(share)]
+            self._embedding += bool(batch)
+            return batch
+
+    def _settle(self, batch: list[tuple[str, Future[np.ndarray]]],
+                outcome: list[np.ndarray] | Exception) -> None:
+        with self._lock:
+            self._embedding -= 1
+            for query, _ in batch:
+                del self._waiting[query]
+            if isinstance(outcome, Exception):
+                for _, future in batch:
+                    future.set_exception(outcome)
+                return
             self.misses += len(batch)
             self.calls += 1
-            for (query, future), vector in zip(batch, vectors, strict=True):
-                del self._waiting[query]
+            for (query, future), vector in zip(batch, outcome, strict=True):
                 self._cache[query] = vector
                 future.set_result(vector)
             while len(self._cache) > self.size:

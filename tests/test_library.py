@@ -35,6 +35,7 @@ class CountingEmbedder:
 
     def __init__(self, real: Embedder) -> None:
         self.real, self.name, self.dim, self.embedded = real, real.name, real.dim, 0
+        self.query_lanes = real.query_lanes
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         self.embedded += len(texts)

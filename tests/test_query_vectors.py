@@ -18,9 +18,11 @@ QUESTIONS = ["专精特新企业有哪些支持？", "外籍员工工作居留�
 class GatedEmbedder:
     """The real embedder, recording each call; the first call waits until the gate opens."""
 
-    def __init__(self, real: Embedder) -> None:
-        self.real, self.name, self.dim = real, real.name, real.dim
+    def __init__(self, real: Embedder, lanes: int = 1) -> None:
+        self.real, self.name, self.dim, self.query_lanes = real, real.name, real.dim, lanes
         self.calls: list[list[str]] = []
+        self.in_flight = self.most_in_flight = 0
+        self.lock = threading.Lock()
         self.gate = threading.Event()
         self.first_call_started = threading.Event()
 
@@ -31,10 +33,17 @@ class GatedEmbedder:
         return self.embed_queries([text])[0]
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
-        self.calls.append(list(texts))
+        with self.lock:
+            self.calls.append(list(texts))
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
         self.first_call_started.set()
         self.gate.wait(timeout=10)
-        return self.real.embed_queries(texts)
+        try:
+            return self.real.embed_queries(texts)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
 
 
 def ask_all_at_once(vectors: QueryVectors, gated: GatedEmbedder,
@@ -90,6 +99,18 @@ def test_questions_waiting_for_a_busy_embedder_share_one_call(embedder: Embedder
     assert [len(call) for call in gated.calls] == [1, len(QUESTIONS) - 1]
     assert vectors.calls == 2 and vectors.misses == len(QUESTIONS)
     for question, vector in zip(QUESTIONS, results, strict=True):
+        assert np.allclose(vector, embedder.embed_query(question), atol=2e-3)
+
+
+def test_with_two_lanes_two_batches_are_embedded_at_once(embedder: Embedder) -> None:
+    gated = GatedEmbedder(embedder, lanes=2)
+    vectors = QueryVectors(gated, size=100)
+    questions = QUESTIONS * 2  # each asked twice
+    results = ask_all_at_once(vectors, gated, questions)
+    assert gated.most_in_flight == 2
+    assert sorted(q for call in gated.calls for q in call) == sorted(QUESTIONS)
+    assert vectors.misses == len(QUESTIONS) and vectors.calls == len(gated.calls)
+    for question, vector in zip(questions, results, strict=True):
         assert np.allclose(vector, embedder.embed_query(question), atol=2e-3)
 
 

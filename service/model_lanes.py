@@ -1,0 +1,125 @@
+"""Where an embedding-model call runs: wide on the model thread, or narrow on a free lane.
+
+A lone question is embedded fastest with every core on it (a wide call: 8.5 ms with two
+OpenMP threads against 13.6 ms with one, in one run). But a wide call spends more CPU per
+question (17.0 ms against 13.6): OpenMP joins its threads dozens of times per text, and a
+core that the HTTP work borrows stalls the other one at every join. Under load, one
+single-threaded call per core embeds more questions per second (in process, 8 askers
+with 2 ms of Python each: 102–110 questions/s wide, 118–124 narrow). So a call that finds
+the model idle runs wide, and a call that arrives while another is in flight runs narrow,
+one per core ("lane"); wide and narrow calls never overlap.
+
+Only the model thread ever runs more than one OpenMP thread: libgomp counts the threads
+of every team in the process and, once they outnumber the cores, stops spinning between
+parallel regions (a second team of two made one embedding 15–19 ms instead of 7 ms).
+
+Passage batches (a reindex while serving) run wide and wait while questions are in
+flight or waiting, so a question waits for one passage batch at most.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+SetThreads = Callable[[int], None]
+
+
+class ModelThread:
+    """One thread that calls into a model (OpenMP gives each calling thread its own team)."""
+
+    def __init__(self) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model")
+
+    def run(self, function: Callable[..., T], *args: object) -> T:
+        return self._executor.submit(function, *args).result()
+
+
+class OpenMPThreads:
+    """The thread count of OpenMP parallel regions started by the calling thread, for the
+    libgomp a wheel bundles (``<package>.libs/libgomp*.so*``, loaded with the package)."""
+
+    def __init__(self, library: Path) -> None:
+        self._omp = ctypes.CDLL(str(library))  # the copy already loaded: dlopen shares it
+        self.default = max(1, int(self._omp.omp_get_max_threads()))
+
+    @classmethod
+    def bundled_with(cls, package_file: str) -> OpenMPThreads | None:
+        package = Path(package_file).parent
+        found = sorted((package.parent / f"{package.name}.libs").glob("libgomp*.so*"))
+        try:
+            return cls(found[0]) if found else None
+        except (OSError, AttributeError):
+            return None
+
+    def set(self, threads: int) -> None:
+        self._omp.omp_set_num_threads(threads)
+
+
+class ModelLanes:
+    """``lanes.run(model.query, texts)``: wide on the model thread, or narrow on the caller's.
+
+    ``set_threads`` (called on the running thread before each call) gives a wide call
+    ``lanes`` OpenMP threads and a narrow call one; a one-thread call starts no team, so
+    it may run on the calling thread. Without ``set_threads`` there is one lane, and every
+    call runs wide, one at a time, on the model thread.
+    """
+
+    def __init__(self, lanes: int = 1, set_threads: SetThreads | None = None) -> None:
+        self.lanes = lanes if set_threads else 1
+        self._set_threads = set_threads
+        self._wide_thread = ModelThread()
+        self._changed = threading.Condition()
+        self._free = list(range(self.lanes))
+        self._wide_running = False
+        self._queries_waiting = 0
+        self.wide_calls = 0
+        self.narrow_calls = 0
+
+    def run(self, function: Callable[..., T], *args: object, query: bool = True) -> T:
+        lane, wide = self._start(query)
+        try:
+            if wide:
+                return self._wide_thread.run(self._call, self.lanes, function, *args)
+            return self._call(1, function, *args)  # no team: any thread may run it
+        finally:
+            self._finish(lane, wide)
+
+    def _call(self, threads: int, function: Callable[..., T], *args: object) -> T:
+        if self._set_threads:
+            self._set_threads(threads)
+        return function(*args)
+
+    def _start(self, query: bool) -> tuple[int, bool]:
+        with self._changed:
+            idle = len(self._free) == self.lanes and not self._queries_waiting
+            wide = self.lanes == 1 or not query or idle
+            self._queries_waiting += query
+            while not self._may_start(wide, query):
+                self._changed.wait()
+            self._queries_waiting -= query
+            lane = 0 if wide else max(self._free)  # lane 0 last
+            self._free.remove(lane)
+            self._wide_running = wide
+            self.wide_calls += wide
+            self.narrow_calls += not wide
+            return lane, wide
+
+    def _may_start(self, wide: bool, query: bool) -> bool:
+        if self._wide_running:
+            return False
+        if not query and self._queries_waiting:
+            return False
+        return len(self._free) == self.lanes if wide else bool(self._free)
+
+    def _finish(self, lane: int, wide: bool) -> None:
+        with self._changed:
+            self._free.append(lane)
+            if wide:
+                self._wide_running = False
+            self._changed.notify_all()
