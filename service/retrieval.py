@@ -19,16 +19,20 @@ from service.vector_index import search
 Mode = Literal["hybrid", "dense", "bm25"]
 MODES: tuple[Mode, ...] = ("hybrid", "dense", "bm25")
 MAX_BATCH = 32  # questions per embedder call when many wait at once
+LANE_IDLE_S = 30.0  # a query lane thread ends after this long without a question
 
 
 class QueryVectors:
     """A bounded LRU cache of query vectors: a repeated question costs no embedding.
 
-    Questions that miss while the embedder is busy wait together, and the next thread to get
-    a free embedder lane embeds its share of them in one ``embed_queries`` call: under load
-    the embedder runs back-to-back batches instead of a queue of single calls (one batch per
-    lane at once, ``Embedder.query_lanes``), and a question asked twice at once is embedded
-    once.
+    A question that finds the embedder idle is embedded by the asking thread. Questions that
+    arrive while it is busy wait for lane threads (``Embedder.query_lanes`` of them, one per
+    core the embedder can use): a free lane takes its share of the waiting questions in one
+    ``embed_queries`` call and goes straight on to the next share when it is done, so the
+    embedder runs back-to-back batches instead of waiting for request threads to get the
+    GIL (at 10k passages, 8 at once: 117–119 questions/s against 104–106 with request
+    threads). A question asked twice at once is embedded once. Lane threads start on
+    demand and end after ``LANE_IDLE_S`` without work.
     """
 
     def __init__(self, embedder: Embedder, size: int) -> None:
@@ -38,52 +42,69 @@ class QueryVectors:
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._waiting: OrderedDict[str, Future[np.ndarray]] = OrderedDict()  # not embedded yet
         self._unclaimed: OrderedDict[str, Future[np.ndarray]] = OrderedDict()  # nor being
-        self._lock = threading.Lock()  # guards the cache, the waiting lists and the counters
-        self._free_lanes = threading.BoundedSemaphore(self.lanes)
-        self._embedding = 0  # lanes in use
+        self._work = threading.Condition()  # guards all of the state
+        self._lane_threads = 0
+        self.lane_name = f"query-lane-{id(self):x}"
+        self._embedding = 0  # lanes inside an embedder call
         self.misses = 0  # questions embedded
         self.calls = 0  # embedder calls
 
     def get(self, query: str) -> np.ndarray:
-        with self._lock:
+        with self._work:
             if query in self._cache:
                 self._cache.move_to_end(query)
                 return self._cache[query]
             future = self._waiting.get(query)
+            own = future is None and not self._embedding and not self._unclaimed
             if future is None:
-                future = self._waiting[query] = self._unclaimed[query] = Future()
-        while not future.done():
-            with self._free_lanes:
-                if future.done() or not self._embed_waiting():
-                    break  # this question is being embedded on another lane
+                future = self._waiting[query] = Future()
+                if own:  # an idle embedder: embed it here, one thread hop fewer
+                    self._embedding += 1
+                else:
+                    self._unclaimed[query] = future
+                    self._wake_a_lane()
+        if own:
+            self._embed([(query, future)])
         return future.result()
 
-    def _embed_waiting(self) -> bool:
-        """Embed this lane's share of the oldest unclaimed questions (caller holds a lane);
-        False if every waiting question is already being embedded."""
-        batch = self._claim()
-        if not batch:
-            return False
+    def _wake_a_lane(self) -> None:
+        self._work.notify()
+        if self._lane_threads < self.lanes:
+            self._lane_threads += 1
+            threading.Thread(target=self._lane, name=self.lane_name, daemon=True).start()
+
+    def _lane(self) -> None:
+        while batch := self._claim():
+            self._embed(batch)
+
+    def _embed(self, batch: list[tuple[str, Future[np.ndarray]]]) -> None:
         try:
             vectors = list(self.embedder.embed_queries([query for query, _ in batch]))
+            if len(vectors) != len(batch):
+                raise RuntimeError(f"the embedder returned {len(vectors)} vectors for "
+                                   f"{len(batch)} questions")
         except Exception as exc:
             self._settle(batch, exc)
         else:
             self._settle(batch, vectors)
-        return True
 
     def _claim(self) -> list[tuple[str, Future[np.ndarray]]]:
-        with self._lock:
+        """This lane's share of the oldest unclaimed questions; [] when it should end."""
+        with self._work:
+            while not self._unclaimed or self._embedding >= self.lanes:
+                if not self._work.wait(LANE_IDLE_S) and not self._unclaimed:
+                    self._lane_threads -= 1
+                    return []
             idle_lanes = self.lanes - self._embedding
             share = min(MAX_BATCH, -(-len(self._unclaimed) // idle_lanes))
-            batch = [self._unclaimed.popitem(last=False) for _ in range(share)]
-            self._embedding += bool(batch)
-            return batch
+            self._embedding += 1
+            return [self._unclaimed.popitem(last=False) for _ in range(share)]
 
     def _settle(self, batch: list[tuple[str, Future[np.ndarray]]],
                 outcome: list[np.ndarray] | Exception) -> None:
-        with self._lock:
+        with self._work:
             self._embedding -= 1
+            self._work.notify()  # a lane is free
             for query, _ in batch:
                 del self._waiting[query]
             if isinstance(outcome, Exception):

@@ -8,6 +8,7 @@ import time
 import numpy as np
 import pytest
 
+from service import retrieval
 from service.embedding import Embedder
 from service.retrieval import QueryVectors
 
@@ -22,6 +23,7 @@ class GatedEmbedder:
         self.real, self.name, self.dim, self.query_lanes = real, real.name, real.dim, lanes
         self.calls: list[list[str]] = []
         self.in_flight = self.most_in_flight = 0
+        self.threads: list[str] = []  # the thread of each call
         self.lock = threading.Lock()
         self.gate = threading.Event()
         self.first_call_started = threading.Event()
@@ -35,6 +37,7 @@ class GatedEmbedder:
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         with self.lock:
             self.calls.append(list(texts))
+            self.threads.append(threading.current_thread().name)
             self.in_flight += 1
             self.most_in_flight = max(self.most_in_flight, self.in_flight)
         self.first_call_started.set()
@@ -112,6 +115,24 @@ def test_with_two_lanes_two_batches_are_embedded_at_once(embedder: Embedder) -> 
     assert vectors.misses == len(QUESTIONS) and vectors.calls == len(gated.calls)
     for question, vector in zip(questions, results, strict=True):
         assert np.allclose(vector, embedder.embed_query(question), atol=2e-3)
+
+
+def test_an_idle_embedder_is_used_by_the_asker_and_a_busy_one_by_lane_threads(
+        embedder: Embedder, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(retrieval, "LANE_IDLE_S", 0.1)
+    gated = GatedEmbedder(embedder)
+    vectors = QueryVectors(gated, size=100)
+    ask_all_at_once(vectors, gated, QUESTIONS)
+    assert gated.threads[0] != vectors.lane_name and gated.threads[1] == vectors.lane_name
+
+    def lanes_alive() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t.name == vectors.lane_name]
+
+    deadline = time.monotonic() + 5
+    while lanes_alive() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not lanes_alive() and vectors._lane_threads == 0  # idle lane threads end
+    assert vectors.get("新的问题：人才公寓在哪里？").shape == (embedder.dim,)
 
 
 def test_a_question_asked_twice_at_once_is_embedded_once(embedder: Embedder) -> None:
