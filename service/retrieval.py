@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 from collections import OrderedDict
 from concurrent.futures import Future
+from contextlib import suppress
 from typing import Literal
 
 import numpy as np
@@ -20,6 +23,7 @@ Mode = Literal["hybrid", "dense", "bm25"]
 MODES: tuple[Mode, ...] = ("hybrid", "dense", "bm25")
 MAX_BATCH = 32  # questions per embedder call when many wait at once
 LANE_IDLE_S = 30.0  # a query lane thread ends after this long without a question
+LANE_NICE = 10  # added to a lane thread's nice value: request threads go first
 
 
 class QueryVectors:
@@ -74,6 +78,7 @@ class QueryVectors:
             threading.Thread(target=self._lane, name=self.lane_name, daemon=True).start()
 
     def _lane(self) -> None:
+        _lower_priority_of_this_thread(LANE_NICE)
         while batch := self._claim():
             self._embed(batch)
 
@@ -118,6 +123,18 @@ class QueryVectors:
                 future.set_result(vector)
             while len(self._cache) > self.size:
                 self._cache.popitem(last=False)
+
+
+def _lower_priority_of_this_thread(nice: int) -> None:
+    """Let the request threads (and a load generator) run first: a lane holds a core for a
+    whole embedding, and while HTTP and answer work wait for a core the lanes run out of
+    questions. Measured at 10k passages, 8 at once: +1.5 to +5.7 % questions/s in 4 paired
+    runs. Linux only (a thread has its own nice value there); raising it needs no rights."""
+    if sys.platform.startswith("linux"):
+        thread = threading.get_native_id()
+        with suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, thread,
+                           min(19, os.getpriority(os.PRIO_PROCESS, thread) + nice))
 
 
 class Retriever:
