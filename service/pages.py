@@ -1,8 +1,8 @@
 """The web chat page at ``/``, its static files at ``/static`` and an HTML 404 page.
 
-Templates and static files live in ``web/`` at the repository root, next to this package.
-The editable install (``pip install -e .``) keeps that layout; a wheel would not ship
-``web/``, so then the page is left out (with a warning) and the JSON API still serves.
+Templates and static files live in ``web/`` at the repository root, next to this package
+(a clone, or ``pip install -e .``); a built wheel ships them as ``service/web``. Without
+either, the page is left out (with a warning) and the JSON API still serves.
 """
 
 from __future__ import annotations
@@ -20,7 +20,14 @@ from starlette.exceptions import HTTPException
 from service import __version__
 from service.schemas import MAX_TEXT
 
-WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+
+def _web_dir() -> Path:
+    package = Path(__file__).resolve().parent
+    candidates = [package.parent / "web", package / "web"]  # a clone; an installed wheel
+    return next((c for c in candidates if (c / "templates").is_dir()), candidates[0])
+
+
+WEB_DIR = _web_dir()
 EXAMPLE_QUESTIONS = (
     "企业在哪里可以查到惠企政策？",
     "外籍员工的工作许可和居留能一起办吗？",
@@ -49,7 +56,8 @@ def index(request: Request) -> HTMLResponse:
 def install(app: FastAPI) -> None:
     """Called by ``create_app``: the page, ``/static``, and 404 as HTML outside the APIs."""
     if not WEB_DIR.is_dir():
-        log.warning("web page disabled: %s not found; install with `pip install -e .`", WEB_DIR)
+        log.warning("web page disabled: %s not found; reinstall policybot (pip install .)",
+                    WEB_DIR)
         return
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")

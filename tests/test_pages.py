@@ -158,3 +158,35 @@ def test_wrong_method_on_the_page_keeps_the_json_error(seed_client: TestClient) 
     response = seed_client.post("/")
     assert response.status_code == 405
     assert response.json()["status"] == 405
+
+
+@pytest.mark.slow
+def test_a_built_wheel_ships_the_web_page(tmp_path: Path) -> None:
+    """A non-editable install (pip install .) has the page too: the wheel carries web/."""
+    import shutil
+    import subprocess
+    import sys
+    import zipfile
+
+    repo = Path(__file__).resolve().parent.parent
+    source = tmp_path / "source"
+    for name in ("service", "web"):
+        shutil.copytree(repo / name, source / name,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(repo / name, source / name)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                    "-q", "-w", str(tmp_path / "dist"), str(source)], check=True)
+    wheel = next((tmp_path / "dist").glob("policybot-*.whl"))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for path in (WEB_DIR / "templates").iterdir():
+        assert f"service/web/templates/{path.name}" in names
+    for path in (WEB_DIR / "static").iterdir():
+        assert f"service/web/static/{path.name}" in names
+    installed = tmp_path / "installed"
+    zipfile.ZipFile(wheel).extractall(installed)  # what pip install puts in site-packages
+    found = subprocess.run(
+        [sys.executable, "-c", "import service.pages as p; print(p.WEB_DIR)"],
+        env={"PYTHONPATH": str(installed), "PATH": ""}, cwd=tmp_path, capture_output=True,
+        text=True, check=True).stdout.strip()
+    assert Path(found) == installed / "service" / "web"
