@@ -33,10 +33,11 @@ class QueryVectors:
     arrive while it is busy wait for lane threads (``Embedder.query_lanes`` of them, one per
     core the embedder can use): a free lane takes its share of the waiting questions in one
     ``embed_queries`` call and goes straight on to the next share when it is done, so the
-    embedder runs back-to-back batches instead of waiting for request threads to get the
-    GIL (at 10k passages, 8 at once: 117–119 questions/s against 104–106 with request
-    threads). A question asked twice at once is embedded once. Lane threads start on
-    demand and end after ``LANE_IDLE_S`` without work.
+    embedder runs back-to-back batches instead of waiting for a request thread to get the
+    GIL. (bench/bench_query.py at 10k passages, 8 at once: 0.735 of the embedder ceiling
+    when request threads made the one-thread calls, 0.772–0.79 with lane threads.) A
+    question asked twice at once is embedded once. Lane threads start on demand and end
+    after ``LANE_IDLE_S`` without work.
     """
 
     def __init__(self, embedder: Embedder, size: int) -> None:
