@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import tempfile
+from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -56,12 +57,27 @@ class ExtractionCache:
         suffix = os.path.splitext(filename)[1].lower().lstrip(".")
         return self.folder / f"{digest}.{suffix}.json"
 
+    def prune(self, unused_since: float) -> int:
+        """Delete the entries last read or written before ``unused_since`` (a Unix time, by
+        the file's modification time, which a hit renews); how many."""
+        pruned = 0
+        for entry in self.folder.glob("*.json"):
+            with suppress(OSError):  # gone already (another reindex), or not ours to delete
+                if entry.stat().st_mtime < unused_since:
+                    entry.unlink()
+                    pruned += 1
+        return pruned
+
     def _load(self, entry: Path) -> ExtractedText | None:
         try:
             record = json.loads(entry.read_bytes())
         except (OSError, ValueError):  # missing, unreadable, not UTF-8, not JSON
             return None
-        return _parse(record, self.version)
+        extracted = _parse(record, self.version)
+        if extracted is not None:
+            with suppress(OSError):
+                os.utime(entry)  # used now: prune keeps it
+        return extracted
 
     def _store(self, entry: Path, extracted: ExtractedText) -> None:
         """Write the entry atomically; a cache that cannot be written only costs speed."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import shutil
 import time
@@ -40,6 +41,7 @@ from service.models import Document, Passage
 from service.settings import Settings
 from service.vector_index import IndexSpec, build_index, choose_spec, save_index
 
+log = logging.getLogger("policybot")
 Progress = Callable[[str, int, int], None]
 
 
@@ -86,7 +88,22 @@ def rebuild(settings: Settings, embedder: Embedder, *, progress: bool = True,
     """``reindex`` for a caller that already holds the build lock (uploads, background jobs)."""
     remove_stale_builds(settings.index_dir)
     documents = load_corpus(settings.corpus_dir, extraction_cache_for(settings))
-    return build_version(settings, embedder, documents, progress, on_progress)
+    result = build_version(settings, embedder, documents, progress, on_progress)
+    prune_caches(settings)
+    return result
+
+
+def prune_caches(settings: Settings) -> None:
+    """Drop cached vectors and extracted texts that no reindex has used for
+    ``cache_keep_days`` (a reindex marks what it uses); they are only ever a speed-up."""
+    if not settings.cache_keep_days:
+        return
+    unused_since = time.time() - settings.cache_keep_days * 86400
+    vectors = PassageVectorCache(settings.data_dir / "embedding_cache.sqlite").prune(unused_since)
+    texts = extraction_cache_for(settings).prune(unused_since)
+    if vectors or texts:
+        log.info("dropped %d cached vectors and %d extracted texts unused for %d days",
+                 vectors, texts, settings.cache_keep_days)
 
 
 def build_version(settings: Settings, embedder: Embedder, documents: list[Document],

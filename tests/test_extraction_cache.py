@@ -207,3 +207,55 @@ def test_reindex_extracts_an_unchanged_pdf_once(
     assert extractor.calls == 1
     assert (second.documents, second.passages, second.embedded) == (1, first.passages, 0)
     assert len(cache_entries(settings)) == 1
+
+
+def test_a_reindex_drops_cache_entries_no_reindex_has_used_for_the_keep_period(
+    settings: Settings, embedder: Embedder
+) -> None:
+    import os
+    import sqlite3
+    import time
+
+    kept, removed = settings.corpus_dir / "保留.pdf", settings.corpus_dir / "已删除.pdf"
+    kept.write_bytes(policy_pdf())
+    removed.write_bytes(make_pdf(["第一条　本办法已废止。"], title="旧办法"))
+    reindex(settings, embedder, progress=False)
+    removed.unlink()
+    long_ago = time.time() - (settings.cache_keep_days + 1) * 86400
+    for entry in cache_entries(settings):  # as if nothing had been used for the keep period
+        os.utime(entry, (long_ago, long_ago))
+    vectors = settings.data_dir / "embedding_cache.sqlite"
+    with sqlite3.connect(vectors) as db:
+        db.execute("UPDATE vectors SET used=?", (long_ago,))
+        before = db.execute("SELECT COUNT(*) FROM vectors").fetchone()[0]
+
+    result = reindex(settings, embedder, progress=False)
+
+    assert result.embedded == 0  # the kept document's vectors were used, so still there
+    [entry] = cache_entries(settings)  # the removed PDF's text is gone, the kept one's renewed
+    assert entry.stat().st_mtime > long_ago + 86400
+    assert cache_for(settings).extract(kept.name, kept.read_bytes()).text
+    with sqlite3.connect(vectors) as db:
+        after = db.execute("SELECT COUNT(*) FROM vectors").fetchone()[0]
+        stale = db.execute("SELECT COUNT(*) FROM vectors WHERE used < ?",
+                           (long_ago + 86400,)).fetchone()[0]
+    assert 0 < after < before and stale == 0
+
+
+def test_a_keep_period_of_zero_keeps_every_cache_entry(
+    settings: Settings, embedder: Embedder
+) -> None:
+    import os
+    import time
+
+    settings = settings.model_copy(update={"cache_keep_days": 0})
+    pdf = settings.corpus_dir / "政策.pdf"
+    pdf.write_bytes(policy_pdf())
+    reindex(settings, embedder, progress=False)
+    pdf.unlink()
+    (settings.corpus_dir / "其他.pdf").write_bytes(make_pdf(["第一条　其他办法。"]))
+    long_ago = time.time() - 10_000 * 86400
+    for entry in cache_entries(settings):
+        os.utime(entry, (long_ago, long_ago))
+    reindex(settings, embedder, progress=False)
+    assert len(cache_entries(settings)) == 2
