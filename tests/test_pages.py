@@ -183,6 +183,8 @@ def test_a_built_wheel_ships_the_web_page(tmp_path: Path) -> None:
         assert f"service/web/templates/{path.name}" in names
     for path in (WEB_DIR / "static").iterdir():
         assert f"service/web/static/{path.name}" in names
+    for path in (repo / "service" / "data").iterdir():  # the taxonomy and the dictionary
+        assert f"service/data/{path.name}" in names
     installed = tmp_path / "installed"
     zipfile.ZipFile(wheel).extractall(installed)  # what pip install puts in site-packages
     found = subprocess.run(
