@@ -5,7 +5,7 @@ OpenMP threads against 13.6 ms with one, in one run). But a wide call spends mor
 question (17.0 ms against 13.6): OpenMP joins its threads dozens of times per text, and a
 core that the HTTP work borrows stalls the other one at every join. Under load, one
 single-threaded call per core embeds more questions per second (in process, 8 askers
-with 2 ms of Python each: 102–110 questions/s wide, 118–124 narrow). So a call that finds
+with 2 ms of Python each: 102–110 questions/s wide, 118–125 narrow). So a call that finds
 the model idle runs wide, and a call that arrives while another is in flight runs narrow,
 one per core ("lane"); wide and narrow calls never overlap.
 

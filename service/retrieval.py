@@ -129,7 +129,7 @@ class QueryVectors:
 def _lower_priority_of_this_thread(nice: int) -> None:
     """Let the request threads (and a load generator) run first: a lane holds a core for a
     whole embedding, and while HTTP and answer work wait for a core the lanes run out of
-    questions. Measured at 10k passages, 8 at once: +1.5 to +5.7 % questions/s in 4 paired
+    questions. Measured at 10k passages, 8 at once: +1.6 to +5.5 % questions/s in 4 paired
     runs. Linux only (a thread has its own nice value there); raising it needs no rights."""
     if sys.platform.startswith("linux"):
         thread = threading.get_native_id()
