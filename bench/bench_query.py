@@ -9,9 +9,10 @@ a lean asyncio load generator (loadgen.py) at concurrency 1, 8 and 32 for ``--du
 seconds each (at most ``--max-requests``). Half the questions repeat a hot set
 of 20 (their vectors are in the server's LRU cache), half are distinct
 questions never sent before (generated from corpus words), so each of those
-costs one embedding. A last phase at concurrency 8 sends only distinct
-questions: its throughput is compared with the embedder alone. Every request
-opens its own connection (see run_phase).
+costs one embedding. A phase at concurrency 8 sends only distinct questions:
+its throughput is compared with the embedder alone. Every request opens its own
+connection (see run_phase), but in a last phase that repeats concurrency 1 over
+one kept-alive connection, as a browser or an HTTP library would.
 
 The floor: one query embedding (in a fresh process with the server's
 environment, as OpenMP reads it at start-up) + one FAISS search + one BM25
@@ -48,6 +49,7 @@ from service.vector_index import search
 
 HOT_QUESTIONS = 20
 REPEAT_SHARE = 0.5
+KEEP_ALIVE = ", keep-alive"  # the phase at c=1 over one kept-alive connection
 FLOOR_QUESTIONS = 40
 ONE_THREAD = {"OMP_NUM_THREADS": "1"}
 TWO_THREADS = {"OMP_NUM_THREADS": "2"}
@@ -173,8 +175,10 @@ def search_costs(settings: Settings, questions: list[str]) -> tuple[float, float
 
 
 async def run_phase(url: str, endpoint: str, concurrency: int, args: argparse.Namespace,
-                    questions: Questions, repeat_share: float, seed: int) -> Phase:
+                    questions: Questions, repeat_share: float, seed: int,
+                    keep_alive: bool = False) -> Phase:
     mix = "distinct" if repeat_share == 0 else f"{int(100 * repeat_share)}% repeated"
+    mix += KEEP_ALIVE if keep_alive else ""
     phase = Phase(endpoint, concurrency, mix)
     rng = random.Random(seed)
     key = "question" if endpoint == "ask" else "query"
@@ -199,13 +203,16 @@ async def run_phase(url: str, endpoint: str, concurrency: int, args: argparse.Na
             else:
                 phase.errors += 1
 
-    # No keep-alive: uvicorn's workers share one listening socket, and a few long-lived
-    # connections often all land on one worker (measured: 8 connections, 8:0 in 3 runs of 4),
-    # which measures the accept lottery, not the server. Many clients (or nginx's default
-    # of one upstream connection per request) spread requests over the workers.
-    client = LeanClient(url)
+    # No keep-alive but in the one phase that asks for it (one user): uvicorn's workers share
+    # one listening socket, and a few long-lived connections often all land on one worker
+    # (measured: 8 connections, 8:0 in 3 runs of 4), which measures the accept lottery, not
+    # the server. Many clients (or nginx's default of one upstream connection per request)
+    # spread requests over the workers.
+    assert concurrency == 1 or not keep_alive, "one kept-alive connection serves one user"
+    client = LeanClient(url, keep_alive=keep_alive)
     started, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(user() for _ in range(concurrency)))
+    client.close()
     phase.seconds = time.perf_counter() - started
     phase.client_cpu = (time.process_time() - cpu) / phase.seconds
     return phase
@@ -219,9 +226,11 @@ async def drive(url: str, args: argparse.Namespace) -> list[Phase]:
             await client.post_json("/api/v1/ask", {"question": question})
             await client.post_json("/api/v1/search", {"query": question})
     phases = []
-    plan = [(e, c, REPEAT_SHARE) for e in ("ask", "search") for c in args.concurrency]
-    for seed, (endpoint, concurrency, share) in enumerate([*plan, ("ask", 8, 0.0)]):
-        phase = await run_phase(url, endpoint, concurrency, args, questions, share, seed)
+    plan = [(e, c, REPEAT_SHARE, False) for e in ("ask", "search") for c in args.concurrency]
+    extra = [("ask", 8, 0.0, False), ("ask", 1, REPEAT_SHARE, True)]
+    for seed, (endpoint, concurrency, share, keep_alive) in enumerate([*plan, *extra]):
+        phase = await run_phase(url, endpoint, concurrency, args, questions, share, seed,
+                                keep_alive)
         progress(f"  /{endpoint} c={concurrency} {phase.mix}: {len(phase.all_ms)} ok, "
                  f"{phase.errors} errors, p50 {percentile(phase.all_ms, 50):.0f} ms, "
                  f"{phase.rate:.1f} req/s")
@@ -234,11 +243,14 @@ def _targets(label: str, config: str, floor: Floor, ceiling: float,
     mixed = f"{int(100 * REPEAT_SHARE)}% repeated"
     by_key = {(p.endpoint, p.concurrency, p.mix): p for p in phases}
     c1, c32 = by_key.get(("ask", 1, mixed)), by_key.get(("ask", 32, mixed))
+    c1_kept = by_key[("ask", 1, mixed + KEEP_ALIVE)]
     distinct = by_key[("ask", 8, "distinct")]
     ratio = percentile(c1.latencies["distinct"], 50) / floor.total_ms if c1 else float("nan")
+    kept_ratio = percentile(c1_kept.latencies["distinct"], 50) / floor.total_ms
     p99 = percentile(c32.all_ms, 99) if c32 else float("nan")
     server_share = 1 - distinct.client_cpu / (os.cpu_count() or 1)  # cores left to the server
-    return [label, config, floor.total_ms, ratio, distinct.rate, distinct.rate / ceiling,
+    return [label, config, floor.total_ms, ratio, kept_ratio, distinct.rate,
+            distinct.rate / ceiling,
             distinct.rate / (ceiling * server_share), p99, sum(p.errors for p in phases)]
 
 
@@ -296,7 +308,8 @@ def main() -> None:
                    phase_rows))
     report.add("Targets:\n\n" + table(
         ["index", "server", "floor ms", "ask distinct p50 / floor at c=1 (≤1.5)",
-         "ask distinct req/s at c=8", "… / embedder ceiling (≥0.8)",
+         "… with one kept-alive connection", "ask distinct req/s at c=8",
+         "… / embedder ceiling (≥0.8)",
          "… / ceiling × share of the cores the load generator left", "ask p99 at c=32 ms (<1000)",
          "errors (0)"], target_rows))
     report.save()

@@ -18,37 +18,59 @@ class HTTPError(Exception):
 
 
 class LeanClient:
-    """``await client.post_json(path, payload)`` -> (status, body bytes)."""
+    """``await client.post_json(path, payload)`` -> (status, body bytes).
 
-    def __init__(self, base_url: str, timeout_s: float = 60.0) -> None:
+    A new connection per request, or with ``keep_alive`` one connection reused for every
+    request (for one user at a time: browsers and HTTP libraries keep connections open)."""
+
+    def __init__(self, base_url: str, timeout_s: float = 60.0, keep_alive: bool = False) -> None:
         parts = urlsplit(base_url)
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
         self.timeout_s = timeout_s
+        self.keep_alive = keep_alive
+        self._open: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
 
     async def post_json(self, path: str, payload: object) -> tuple[int, bytes]:
         body = json.dumps(payload, ensure_ascii=False).encode()
+        connection = "keep-alive" if self.keep_alive else "close"
         head = (f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
-                "Content-Type: application/json\r\nConnection: close\r\n"
+                f"Content-Type: application/json\r\nConnection: {connection}\r\n"
                 f"Content-Length: {len(body)}\r\n\r\n").encode()
         try:
             return await asyncio.wait_for(self._exchange(head + body), self.timeout_s)
-        except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError) as exc:
+        except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError,
+                IndexError) as exc:
+            self.close()
             raise HTTPError(f"{path}: {exc!r}") from exc
 
+    def close(self) -> None:
+        if self._open is not None:
+            self._open[1].close()
+            self._open = None
+
     async def _exchange(self, request: bytes) -> tuple[int, bytes]:
-        reader, writer = await asyncio.open_connection(self.host, self.port)
-        try:
-            writer.write(request)
-            status_line = await reader.readline()
-            status = int(status_line.split()[1])
-            length = 0
-            while (line := await reader.readline()) not in (b"\r\n", b""):
-                name, _, value = line.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    length = int(value)
-            return status, await reader.readexactly(length)
-        finally:
-            writer.close()
+        if not self.keep_alive:  # concurrent users share this client: a connection each
+            reader, writer = await asyncio.open_connection(self.host, self.port)
+            try:
+                return await _send(reader, writer, request)
+            finally:
+                writer.close()
+        if self._open is None:
+            self._open = await asyncio.open_connection(self.host, self.port)
+        return await _send(*self._open, request)
+
+
+async def _send(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                request: bytes) -> tuple[int, bytes]:
+    writer.write(request)
+    status_line = await reader.readline()
+    status = int(status_line.split()[1])
+    length = 0
+    while (line := await reader.readline()) not in (b"\r\n", b""):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    return status, await reader.readexactly(length)
 
 
 def run(coroutine):  # type: ignore[no-untyped-def]
