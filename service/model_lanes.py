@@ -75,51 +75,51 @@ class ModelLanes:
         self._set_threads = set_threads
         self._wide_thread = ModelThread()
         self._changed = threading.Condition()
-        self._free = list(range(self.lanes))
+        self._in_flight = 0  # calls running, wide or narrow
         self._wide_running = False
         self._queries_waiting = 0
         self.wide_calls = 0
         self.narrow_calls = 0
 
     def run(self, function: Callable[..., T], *args: object, query: bool = True) -> T:
-        lane, wide = self._start(query)
+        wide = self._start(query)
         try:
             if wide:
                 return self._wide_thread.run(self._call, self.lanes, function, *args)
             return self._call(1, function, *args)  # no team: any thread may run it
         finally:
-            self._finish(lane, wide)
+            self._finish(wide)
 
     def _call(self, threads: int, function: Callable[..., T], *args: object) -> T:
         if self._set_threads:
             self._set_threads(threads)
         return function(*args)
 
-    def _start(self, query: bool) -> tuple[int, bool]:
+    def _start(self, query: bool) -> bool:
+        """Wait for a lane; True if the call runs wide."""
         with self._changed:
-            idle = len(self._free) == self.lanes and not self._queries_waiting
+            idle = not self._in_flight and not self._queries_waiting
             wide = self.lanes == 1 or not query or idle
             self._queries_waiting += query
             while not self._may_start(wide, query):
                 self._changed.wait()
             self._queries_waiting -= query
-            lane = 0 if wide else max(self._free)  # lane 0 last
-            self._free.remove(lane)
+            self._in_flight += 1
             self._wide_running = wide
             self.wide_calls += wide
             self.narrow_calls += not wide
-            return lane, wide
+            return wide
 
     def _may_start(self, wide: bool, query: bool) -> bool:
         if self._wide_running:
             return False
         if not query and self._queries_waiting:
             return False
-        return len(self._free) == self.lanes if wide else bool(self._free)
+        return not self._in_flight if wide else self._in_flight < self.lanes
 
-    def _finish(self, lane: int, wide: bool) -> None:
+    def _finish(self, wide: bool) -> None:
         with self._changed:
-            self._free.append(lane)
+            self._in_flight -= 1
             if wide:
                 self._wide_running = False
             self._changed.notify_all()

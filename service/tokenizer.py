@@ -60,4 +60,3 @@ def tokenize(text: str) -> list[str]:
 def query_tokens(text: str) -> tuple[str, ...]:
     """``tokenize`` for questions, remembered: a repeated question is not segmented again."""
     return tuple(tokenize(text))
-
