@@ -22,6 +22,7 @@ from service.embedding_cache import PassageVectorCache, text_hash
 from service.index_store import current_version, read_manifest, read_passages, versions_dir
 from service.indexing import BuildResult, embedding_text, reindex
 from service.settings import Settings
+from service.vector_index import choose_spec
 
 OUT = Path(__file__).resolve().parent / "out"
 SHARED_DATA = OUT / "data"
@@ -89,6 +90,9 @@ def _up_to_date(settings: Settings) -> bool:
     folder = versions_dir(settings.index_dir) / version
     if not (folder / "bm25_impacts.npy").exists():
         return False  # written before BM25 was memory-mapped: rebuild to measure what ships
+    manifest = read_manifest(folder)
+    if manifest["vector_index"]["kind"] != choose_spec(manifest["passage_count"]).kind:
+        return False  # built before the size thresholds changed: measure what reindex builds
     built = (folder / "manifest.json").stat().st_mtime
     newest = max(p.stat().st_mtime for p in settings.corpus_dir.rglob("*") if p.is_file())
     return built > newest

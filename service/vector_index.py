@@ -9,7 +9,7 @@ from typing import Any
 import faiss
 import numpy as np
 
-EXACT_MAX = 20_000  # float32 vectors, exact scores
+EXACT_MAX = 5_000  # float32 vectors, exact scores (7.3 MiB at 5k: room beside the model in L3)
 FLAT_MAX = 200_000  # every vector compared; above EXACT_MAX stored as float16
 MIN_SCANNED = 65_536  # vectors an IVF search compares at least
 FILE_NAME = "vectors.faiss"
@@ -28,12 +28,14 @@ def choose_spec(count: int) -> IndexSpec:
     to ``FLAT_MAX``; beyond, an IVF index with 8-bit codes that probes 1/16 of its lists,
     or more so that a search compares ``MIN_SCANNED`` vectors.
 
-    A float32 scan costs ~0.2 ms per query at 10k passages (one core), ~5 ms at 100k and
-    ~10 ms at 200k, beside ~7 ms for the query embedding; float16 halves the bytes read:
-    4.7 ms at 200k with recall@10 0.999, where IVF-SQ8 gave 3.7 ms but 0.968. IVF at 1M:
-    nlist=4000, nprobe=263, ~4 ms, recall@10 0.97, 380 MB (a float16 scan: 23 ms, 732 MB);
-    nprobe=32 found only 0.80 of the true top 10. At 200k 1/16 of the lists gave 0.91,
-    hence the floor on vectors scanned (bench/bench_scale.py).
+    Float16 halves the bytes a search reads, and so what it pushes out of the CPU cache:
+    at 10k passages a float32 scan (15 MiB) right after a query embedding took 0.56–0.61 ms,
+    float16 0.27–0.36 ms, and `/ask` at concurrency 1 was 0.65 ms faster (same server, 6
+    paired rounds), with recall@10 0.996 against exact search and scores within 5e-5.
+    At 200k float16 took 4.7 ms with recall@10 0.999, where IVF-SQ8 gave 3.7 ms but 0.968.
+    IVF at 1M: nlist=4000, nprobe=263, ~4 ms, recall@10 0.97, 380 MB (a float16 scan: 23 ms,
+    732 MB); nprobe=32 found only 0.80 of the true top 10. At 200k 1/16 of the lists gave
+    0.91, hence the floor on vectors scanned (bench/bench_scale.py).
     """
     if count <= EXACT_MAX:
         return IndexSpec("flat")
