@@ -145,6 +145,7 @@ def _build_index(facet: str, tags: tuple[Tag, ...]) -> dict[str, tuple[str, str 
     """Normalized term -> (term as written, canonical name, or None for a "not" term);
     a term may have one owner."""
     index: dict[str, tuple[str, str | None]] = {}
+    listed_under: dict[str, str] = {}  # normalized term -> the tag whose entry first listed it
     names: set[str] = set()
     for tag in tags:
         if tag.name in names:
@@ -154,8 +155,9 @@ def _build_index(facet: str, tags: tuple[Tag, ...]) -> dict[str, tuple[str, str 
                             *((t, None) for t in tag.not_terms)]:
             key = _normalize(term)
             known = index.setdefault(key, (term, owner))[1]
+            first = listed_under.setdefault(key, tag.name)
             if known != owner:
-                raise ValueError(f"term {term!r} belongs to both {_owner(known, tag.name)} and "
+                raise ValueError(f"term {term!r} belongs to both {_owner(known, first)} and "
                                  f"{_owner(owner, tag.name)} in facet {facet!r}")
     return index
 

@@ -149,3 +149,10 @@ def test_a_not_term_that_is_also_a_synonym_is_rejected(tmp_path: Path) -> None:
         tmp_path, "needs:\n  - {name: 金融, synonyms: [基金], not: [基金]}\n")
     with pytest.raises(ValueError, match="'基金' belongs to both '金融' and the 'not' list"):
         load_taxonomy(path)
+
+
+def test_the_error_names_the_tag_whose_not_list_holds_the_term(tmp_path: Path) -> None:
+    path = write_taxonomy(
+        tmp_path, "needs:\n  - {name: 资金, not: [基金]}\n  - {name: 金融, synonyms: [基金]}\n")
+    with pytest.raises(ValueError, match="the 'not' list of '资金' and '金融'"):
+        load_taxonomy(path)
