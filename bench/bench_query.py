@@ -21,10 +21,7 @@ sustains on this machine: one all-core call at a time, or one single-threaded
 call per core, whichever is faster. This machine's speed drifts by ±15% over
 minutes, so both are measured right before and right after each server runs,
 and each configuration is compared with the mean of its own two measurements.
-During the concurrency-1 /ask phases a helper process with the server's environment
-also times one embedding after every third request, while the server is idle (5 ms
-apart from either side's work): the "floor sampled between its requests" divides the
-latency by a floor measured in the same seconds. The load generator runs on the same cores as the server: its CPU share is
+The load generator runs on the same cores as the server: its CPU share is
 reported.
 """
 
@@ -83,73 +80,14 @@ for q in questions:
     times.append(time.perf_counter() - started)
 print(1000 * statistics.median(times))
 """
-EMBED_SAMPLER = """
-import sys, time
-from service.embedding import make_embedder
-from service.settings import Settings
-embedder = make_embedder(Settings().embedder)
-embedder.embed_query("预热")
-print("ready", flush=True)
-for line in sys.stdin:
-    started = time.perf_counter()
-    embedder.embed_query(line.strip())
-    print(1000 * (time.perf_counter() - started), flush=True)
-"""
-SAMPLE_EVERY = 3  # concurrency-1 requests per floor sample taken between them
-SETTLE_S = 0.005  # before and after a sample: OpenMP threads stop spinning, on both sides
 
 
 def embed_ms(env: dict[str, str], questions: list[str]) -> float:
     """Median query embedding time in a fresh process with ``env`` (libgomp reads it at load)."""
-    result = subprocess.run([sys.executable, "-c", EMBED_TIMER], input="\n".join(questions),
-                            capture_output=True, text=True, check=True, env=_clean_env(env))
-    return float(result.stdout.strip().splitlines()[-1])
-
-
-def _clean_env(env: dict[str, str]) -> dict[str, str]:
-    """This environment without OpenMP settings, plus ``env``."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("OMP_", "GOMP_"))}
-    return {**clean, **env}
-
-
-class EmbedSampler:
-    """Times one query embedding on request, in a process with the server's environment.
-
-    Sampled between the requests of a concurrency-1 phase, while the server is idle, the
-    floor is measured at the same minutes as the latency it divides: this machine's speed
-    drifts by ±15% within a run, which alone moved the ratio by ±0.2.
-    """
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self._process = subprocess.Popen([sys.executable, "-c", EMBED_SAMPLER], text=True,
-                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                         env=_clean_env(env))
-        self._read()  # "ready": the model is loaded and warm
-        self._questions = (synthetic.generated_question(2 * 10**6 + i) for i in range(10**6))
-
-    def sample(self) -> float:
-        time.sleep(SETTLE_S)
-        self._write(next(self._questions))
-        taken = float(self._read())
-        time.sleep(SETTLE_S)
-        return taken
-
-    def close(self) -> None:
-        if self._process.stdin:
-            self._process.stdin.close()
-        self._process.wait(timeout=30)
-
-    def _write(self, line: str) -> None:
-        assert self._process.stdin
-        self._process.stdin.write(line + "\n")
-        self._process.stdin.flush()
-
-    def _read(self) -> str:
-        assert self._process.stdout
-        line = self._process.stdout.readline()
-        if not line:
-            raise RuntimeError("the embedding sampler ended; run it alone to see why")
-        return line.strip()
+    result = subprocess.run([sys.executable, "-c", EMBED_TIMER], input="\n".join(questions),
+                            capture_output=True, text=True, check=True, env={**clean, **env})
+    return float(result.stdout.strip().splitlines()[-1])
 
 
 def embed_ms_by_env(config: str, questions: list[str]) -> dict[str, float]:
@@ -184,7 +122,6 @@ class Phase:
     mix: str
     latencies: dict[str, list[float]] = field(default_factory=lambda: {"distinct": [],
                                                                           "repeated": []})
-    floor_samples: list[float] = field(default_factory=list)  # embedding ms between requests
     errors: int = 0
     seconds: float = 0.0
     client_cpu: float = 0.0  # share of one core the load generator used
@@ -239,7 +176,7 @@ def search_costs(settings: Settings, questions: list[str]) -> tuple[float, float
 
 async def run_phase(url: str, endpoint: str, concurrency: int, args: argparse.Namespace,
                     questions: Questions, repeat_share: float, seed: int,
-                    keep_alive: bool = False, sampler: EmbedSampler | None = None) -> Phase:
+                    keep_alive: bool = False) -> Phase:
     mix = "distinct" if repeat_share == 0 else f"{int(100 * repeat_share)}% repeated"
     mix += KEEP_ALIVE if keep_alive else ""
     phase = Phase(endpoint, concurrency, mix)
@@ -265,8 +202,6 @@ async def run_phase(url: str, endpoint: str, concurrency: int, args: argparse.Na
                     1000 * (time.perf_counter() - started))
             else:
                 phase.errors += 1
-            if sampler and sent % SAMPLE_EVERY == 0:  # one user: nothing else is in flight
-                phase.floor_samples.append(sampler.sample())
 
     # No keep-alive but in the one phase that asks for it (one user): uvicorn's workers share
     # one listening socket, and a few long-lived connections often all land on one worker
@@ -274,7 +209,6 @@ async def run_phase(url: str, endpoint: str, concurrency: int, args: argparse.Na
     # the server. Many clients (or nginx's default of one upstream connection per request)
     # spread requests over the workers.
     assert concurrency == 1 or not keep_alive, "one kept-alive connection serves one user"
-    assert concurrency == 1 or not sampler, "floor samples are taken while the server is idle"
     client = LeanClient(url, keep_alive=keep_alive)
     started, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(user() for _ in range(concurrency)))
@@ -284,7 +218,7 @@ async def run_phase(url: str, endpoint: str, concurrency: int, args: argparse.Na
     return phase
 
 
-async def drive(url: str, args: argparse.Namespace, sampler: EmbedSampler) -> list[Phase]:
+async def drive(url: str, args: argparse.Namespace) -> list[Phase]:
     questions = Questions()
     client = LeanClient(url)
     for _ in range(2):  # warm the hot set, twice: every worker is likely to see them
@@ -295,9 +229,8 @@ async def drive(url: str, args: argparse.Namespace, sampler: EmbedSampler) -> li
     plan = [(e, c, REPEAT_SHARE, False) for e in ("ask", "search") for c in args.concurrency]
     extra = [("ask", 8, 0.0, False), ("ask", 1, REPEAT_SHARE, True)]
     for seed, (endpoint, concurrency, share, keep_alive) in enumerate([*plan, *extra]):
-        sampled = sampler if (endpoint, concurrency) == ("ask", 1) else None
         phase = await run_phase(url, endpoint, concurrency, args, questions, share, seed,
-                                keep_alive, sampled)
+                                keep_alive)
         progress(f"  /{endpoint} c={concurrency} {phase.mix}: {len(phase.all_ms)} ok, "
                  f"{phase.errors} errors, p50 {percentile(phase.all_ms, 50):.0f} ms, "
                  f"{phase.rate:.1f} req/s")
@@ -313,19 +246,12 @@ def _targets(label: str, config: str, floor: Floor, ceiling: float,
     c1_kept = by_key[("ask", 1, mixed + KEEP_ALIVE)]
     distinct = by_key[("ask", 8, "distinct")]
     ratio = percentile(c1.latencies["distinct"], 50) / floor.total_ms if c1 else float("nan")
-    sampled = _sampled_ratio(c1, floor) if c1 else float("nan")
-    kept_ratio = _sampled_ratio(c1_kept, floor)
+    kept_ratio = percentile(c1_kept.latencies["distinct"], 50) / floor.total_ms
     p99 = percentile(c32.all_ms, 99) if c32 else float("nan")
     server_share = 1 - distinct.client_cpu / (os.cpu_count() or 1)  # cores left to the server
-    return [label, config, floor.total_ms, ratio, sampled, kept_ratio, distinct.rate,
+    return [label, config, floor.total_ms, ratio, kept_ratio, distinct.rate,
             distinct.rate / ceiling,
             distinct.rate / (ceiling * server_share), p99, sum(p.errors for p in phases)]
-
-
-def _sampled_ratio(phase: Phase, floor: Floor) -> float:
-    """Distinct p50 over the floor whose embedding was sampled between the phase's requests."""
-    embed = percentile(phase.floor_samples, 50)
-    return percentile(phase.latencies["distinct"], 50) / (embed + floor.faiss_ms + floor.bm25_ms)
 
 
 def main() -> None:
@@ -353,12 +279,8 @@ def main() -> None:
             workers, env, worker_env = CONFIGS[config]
             progress(f"{label}, {config}: embedding times, server, embedding times")
             before = embed_ms_by_env(config, floor_questions)
-            sampler = EmbedSampler(worker_env)
-            try:
-                with Server({**indexes.env_for(settings), **env}, workers, name=size) as server:
-                    phases = run(drive(server.url, args, sampler))
-            finally:
-                sampler.close()
+            with Server({**indexes.env_for(settings), **env}, workers, name=size) as server:
+                phases = run(drive(server.url, args))
             embedding = mean_by_key(before, embed_ms_by_env(config, floor_questions))
             all_core, one_thread = embedding[_key({})], embedding[_key(ONE_THREAD)]
             ceiling = max(1000 / all_core, (os.cpu_count() or 1) * 1000 / one_thread)
@@ -386,8 +308,7 @@ def main() -> None:
                    phase_rows))
     report.add("Targets:\n\n" + table(
         ["index", "server", "floor ms", "ask distinct p50 / floor at c=1 (≤1.5)",
-         "… / floor sampled between its requests",
-         "… with one kept-alive connection (floor sampled between)", "ask distinct req/s at c=8",
+         "… with one kept-alive connection", "ask distinct req/s at c=8",
          "… / embedder ceiling (≥0.8)",
          "… / ceiling × share of the cores the load generator left", "ask p99 at c=32 ms (<1000)",
          "errors (0)"], target_rows))
