@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 
@@ -17,8 +18,14 @@ class HTTPError(Exception):
     pass
 
 
+class Reply(NamedTuple):
+    status: int
+    body: bytes
+    timing: dict[str, float]  # the Server-Timing header: stage -> ms
+
+
 class LeanClient:
-    """``await client.post_json(path, payload)`` -> (status, body bytes).
+    """``await client.post_json(path, payload)`` -> Reply(status, body bytes, timing).
 
     A new connection per request, or with ``keep_alive`` one connection reused for every
     request (for one user at a time: browsers and HTTP libraries keep connections open)."""
@@ -30,7 +37,7 @@ class LeanClient:
         self.keep_alive = keep_alive
         self._open: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
 
-    async def post_json(self, path: str, payload: object) -> tuple[int, bytes]:
+    async def post_json(self, path: str, payload: object) -> Reply:
         body = json.dumps(payload, ensure_ascii=False).encode()
         connection = "keep-alive" if self.keep_alive else "close"
         head = (f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
@@ -48,7 +55,7 @@ class LeanClient:
             self._open[1].close()
             self._open = None
 
-    async def _exchange(self, request: bytes) -> tuple[int, bytes]:
+    async def _exchange(self, request: bytes) -> Reply:
         if not self.keep_alive:  # concurrent users share this client: a connection each
             reader, writer = await asyncio.open_connection(self.host, self.port)
             try:
@@ -61,16 +68,28 @@ class LeanClient:
 
 
 async def _send(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                request: bytes) -> tuple[int, bytes]:
+                request: bytes) -> Reply:
     writer.write(request)
     status_line = await reader.readline()
     status = int(status_line.split()[1])
-    length = 0
+    length, timing = 0, b""
     while (line := await reader.readline()) not in (b"\r\n", b""):
         name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
+        name = name.strip().lower()
+        if name == b"content-length":
             length = int(value)
-    return status, await reader.readexactly(length)
+        elif name == b"server-timing":
+            timing = value
+    return Reply(status, await reader.readexactly(length), _stages(timing.decode()))
+
+
+def _stages(header: str) -> dict[str, float]:
+    """``embed;dur=7.12, total;dur=8.40`` -> {"embed": 7.12, "total": 8.4}."""
+    stages = {}
+    for entry in filter(None, (e.strip() for e in header.split(","))):
+        name, _, duration = entry.partition(";dur=")
+        stages[name] = float(duration or 0)
+    return stages
 
 
 def run(coroutine):  # type: ignore[no-untyped-def]

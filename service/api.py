@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
 from service.deps import HolderDep, SettingsDep, SnapshotDep
@@ -20,6 +20,8 @@ from service.schemas import (
     SearchRequest,
     SearchResponse,
 )
+from service.timing import HEADER as TIMING_HEADER
+from service.timing import start_request
 
 ERRORS = {code: {"model": ErrorResponse} for code in (400, 413, 422, 503)}
 router = APIRouter(prefix="/api/v1", responses=ERRORS)  # type: ignore[arg-type]
@@ -27,19 +29,25 @@ health = APIRouter()
 
 
 @router.post("/ask", response_model=AskResponse, summary="Answer a question with citations")
-def ask(body: AskRequest, snapshot: SnapshotDep, settings: SettingsDep) -> AskResponse:
+def ask(body: AskRequest, snapshot: SnapshotDep, settings: SettingsDep,
+        response: Response) -> AskResponse:
+    timings = start_request()
     started = time.perf_counter()
     profile = profile_from(body.profile, snapshot.matcher.taxonomy) if body.profile else None
     answer = snapshot.answerer.answer(body.question, top_k=body.top_k or settings.top_k,
                                       profile=profile)
+    response.headers[TIMING_HEADER] = timings.header()
     return ask_response(answer, (time.perf_counter() - started) * 1000)
 
 
 @router.post("/search", response_model=SearchResponse, summary="Hybrid passage search")
-def search(body: SearchRequest, snapshot: SnapshotDep, settings: SettingsDep) -> SearchResponse:
+def search(body: SearchRequest, snapshot: SnapshotDep, settings: SettingsDep,
+           response: Response) -> SearchResponse:
+    timings = start_request()
     started = time.perf_counter()
     hits = snapshot.retriever.search(body.query, top_k=body.top_k or settings.top_k)
     took_ms = round((time.perf_counter() - started) * 1000, 2)
+    response.headers[TIMING_HEADER] = timings.header()
     return SearchResponse(results=[search_result(h) for h in hits], took_ms=took_ms)
 
 

@@ -17,6 +17,7 @@ from service.fusion import reciprocal_rank_fusion, score_mix
 from service.index_store import LoadedIndex
 from service.models import Hit
 from service.settings import Settings
+from service.timing import stage
 from service.vector_index import search
 
 Mode = Literal["hybrid", "dense", "bm25"]
@@ -68,9 +69,10 @@ class QueryVectors:
                 else:
                     self._unclaimed[query] = future
                     self._wake_a_lane()
-        if own:
-            self._embed([(query, future)])
-        return future.result()
+        with stage("embed"):  # its own embedding, or the wait for a lane's
+            if own:
+                self._embed([(query, future)])
+            return future.result()
 
     def _wake_a_lane(self) -> None:
         self._work.notify()

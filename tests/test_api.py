@@ -42,6 +42,22 @@ def test_off_topic_questions_are_refused_without_citations(seed_client: TestClie
     assert "泉惠企" in body["answer"] and "首席政策官" in body["answer"]
 
 
+def _timing(response) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    entries = (e.split(";dur=") for e in response.headers["Server-Timing"].split(", "))
+    return {name: float(ms) for name, ms in entries}
+
+
+@pytest.mark.parametrize(("path", "key"), [("/api/v1/ask", "question"), ("/api/v1/search", "query")])
+def test_server_timing_shows_the_embedding_of_a_new_question_and_none_for_a_repeat(
+        seed_client: TestClient, path: str, key: str) -> None:
+    question = f"高新区对{path[-3:]}接口的新问题有哪些支持政策？"
+    first = _timing(seed_client.post(path, json={key: question}))
+    again = _timing(seed_client.post(path, json={key: question}))
+    assert 0 < first["embed"] <= first["total"]
+    assert "embed" not in again  # the vector came from the cache
+    assert again["total"] > 0
+
+
 def test_search_returns_the_quanhuiqi_passage_first(seed_client: TestClient) -> None:
     response = seed_client.post("/api/v1/search", json={"query": "企业在哪里可以查到惠企政策", "top_k": 3})
     assert response.status_code == 200
