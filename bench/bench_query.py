@@ -292,13 +292,15 @@ def main() -> None:
             before = embed_ms_by_env(config, floor_questions)
             with Server({**indexes.env_for(settings), **env}, workers, name=size) as server:
                 phases = run(drive(server.url, args, faiss_ms + bm25_ms))
-            embedding = mean_by_key(before, embed_ms_by_env(config, floor_questions))
+            after = embed_ms_by_env(config, floor_questions)
+            embedding = mean_by_key(before, after)
             all_core, one_thread = embedding[_key({})], embedding[_key(ONE_THREAD)]
             ceiling = max(1000 / all_core, (os.cpu_count() or 1) * 1000 / one_thread)
             ceilings.append([label, config, all_core, one_thread, ceiling])
             floor = Floor(embedding[_key(worker_env)], faiss_ms, bm25_ms)
-            floor_rows.append([label, config, floor.embed_ms, faiss_ms, bm25_ms, floor.total_ms,
-                               repeat_embeddings])
+            drift = f"{before[_key(worker_env)]:.2f} / {after[_key(worker_env)]:.2f}"
+            floor_rows.append([label, config, floor.embed_ms, drift, faiss_ms, bm25_ms,
+                               floor.total_ms, repeat_embeddings])
             phase_rows += [p.row(config, size) for p in phases]
             target_rows.append(_targets(label, config, floor, ceiling, phases))
     report.add("Server configurations: " + "; ".join(
@@ -306,7 +308,8 @@ def main() -> None:
     report.add("Floor (median ms; the embedding in a fresh process with the server's "
                "environment, mean of right before and right after the server ran; FAISS k=50 "
                "and BM25 in process):\n\n" + table(
-                   ["index", "server", "embed query", "faiss k=50", "bm25", "floor",
+                   ["index", "server", "embed query", "… before / after the server ran",
+                    "faiss k=50", "bm25", "floor",
                     "embeddings a repeated query costs"], floor_rows))
     report.add("Embedder ceiling, what the embedder alone sustains (median ms per query "
                "embedding, mean of right before and right after the server ran; ceiling = "
