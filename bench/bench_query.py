@@ -54,7 +54,7 @@ from service.vector_index import search
 HOT_QUESTIONS = 20
 REPEAT_SHARE = 0.5
 KEEP_ALIVE = ", keep-alive"  # the phase at c=1 over one kept-alive connection
-FLOOR_QUESTIONS = 40
+FLOOR_QUESTIONS = 80  # two full cycles of the question stream's (prefix, template) pairs
 ONE_THREAD = {"OMP_NUM_THREADS": "1"}
 TWO_THREADS = {"OMP_NUM_THREADS": "2"}
 CONFIGS = {  # name -> (workers, environment set, the embedder threads each worker gets)

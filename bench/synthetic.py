@@ -141,13 +141,18 @@ def _question_words() -> tuple[str, ...]:
 
 def generated_question(number: int, seed: int = 0) -> str:
     """Question ``number`` of a deterministic, practically endless stream of distinct questions
-    (about as long as the hand-written ones, 17 characters on average). None speaks of the
-    asker's own enterprise (我们…), so none takes the policy-matching path."""
+    (about as long as the hand-written ones, 16 characters on average). None speaks of the
+    asker's own enterprise (我们…), so none takes the policy-matching path.
+
+    Every 40 consecutive numbers use each (prefix, template) pair once, so any stretch of the
+    stream has the same length mix: bench_query times the floor on one stretch and the server
+    on another. (When the template followed ``number // len(words)``, the floor's questions
+    averaged 14.3 characters and the server's first phase 17.6, and the floor came out low.)"""
     words = _question_words()
     shuffled = random.Random(f"questions-{seed}").sample(words, len(words))
     first = number % len(words)
     second = (first + 1 + number // len(words)) % len(words)
-    template = QUESTION_TEMPLATES[(number // len(words)) % len(QUESTION_TEMPLATES)]
+    template = QUESTION_TEMPLATES[number % len(QUESTION_TEMPLATES)]
     prefix = QUESTION_PREFIXES[number % len(QUESTION_PREFIXES)]
     return prefix + template.format(a=shuffled[first], b=shuffled[second])
 
