@@ -29,8 +29,8 @@ def choose_spec(count: int) -> IndexSpec:
     or more so that a search compares ``MIN_SCANNED`` vectors.
 
     Float16 halves the bytes a search reads, and so what it pushes out of the CPU cache:
-    at 10k passages a float32 scan (15 MiB) right after a query embedding took 0.56–0.61 ms,
-    float16 0.27–0.36 ms, and `/ask` at concurrency 1 was 0.65 ms faster (same server, 6
+    at 10k passages a float32 scan (15 MiB) right after a query embedding took 0.55–0.67 ms,
+    float16 0.26–0.36 ms, and `/ask` at concurrency 1 was 0.65 ms faster (same server, 6
     paired rounds), with recall@10 0.996 against exact search and scores within 5e-5.
     At 200k float16 took 4.7 ms with recall@10 0.999, where IVF-SQ8 gave 3.7 ms but 0.968.
     IVF at 1M: nlist=4000, nprobe=263, ~4 ms, recall@10 0.97, 380 MB (a float16 scan: 23 ms,
