@@ -37,10 +37,10 @@ from service.bm25 import BM25Index, build_bm25
 from service.embedding import make_embedder
 from service.retrieval import _top_rows
 from service.vector_index import (
-    MIN_SCANNED,
     IndexSpec,
     build_index,
     choose_spec,
+    ivf_spec,
     load_index,
     save_index,
 )
@@ -225,9 +225,7 @@ def _default_spec(kind: str, size: int) -> IndexSpec:
     if kind in ("flat", "flat-fp16"):
         return IndexSpec(kind)
     if kind == "ivf-sq8":
-        nlist = int(min(65536, max(1024, 4 * np.sqrt(size))))
-        nprobe = min(nlist, max(nlist // 16, -(-nlist * MIN_SCANNED // size)))
-        return IndexSpec("ivf-sq8", {"nlist": nlist, "nprobe": nprobe})
+        return ivf_spec(size)
     return IndexSpec("hnsw-sq8", {"m": 32, "ef_construction": 64, "ef_search": 256})
 
 

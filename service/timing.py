@@ -27,11 +27,14 @@ class Timings:
     def add(self, name: str, ms: float) -> None:
         self.ms[name] = self.ms.get(name, 0.0) + ms
 
+    def elapsed_ms(self) -> float:
+        """Milliseconds since the request's timings started."""
+        return (time.perf_counter() - self._started) * 1000
+
     def header(self) -> str:
         """``embed;dur=7.12, total;dur=8.40``: the stages, then the time since the start."""
-        total = (time.perf_counter() - self._started) * 1000
-        return ", ".join(f"{name};dur={ms:.2f}" for name, ms in [*self.ms.items(),
-                                                                   ("total", total)])
+        stages = [*self.ms.items(), ("total", self.elapsed_ms())]
+        return ", ".join(f"{name};dur={ms:.2f}" for name, ms in stages)
 
 
 def start_request() -> Timings:

@@ -32,15 +32,21 @@ def choose_spec(count: int) -> IndexSpec:
     at 10k passages a float32 scan (15 MiB) right after a query embedding took 0.55–0.67 ms,
     float16 0.26–0.36 ms, and `/ask` at concurrency 1 was 0.65 ms faster (same server, 6
     paired rounds), with recall@10 0.996 against exact search and scores within 5e-5.
-    At 200k float16 took 4.7 ms with recall@10 0.999, where IVF-SQ8 gave 3.7 ms but 0.968.
-    IVF at 1M: nlist=4000, nprobe=263, ~4 ms, recall@10 0.97, 380 MB (a float16 scan: 23 ms,
-    732 MB); nprobe=32 found only 0.80 of the true top 10. At 200k 1/16 of the lists gave
-    0.91, hence the floor on vectors scanned (bench/bench_scale.py).
+    At 200k float16 took 4.5 ms with recall@10 0.999, where IVF-SQ8 gave 4.3 ms but 0.968.
+    IVF at 1M: nlist=4000, nprobe=263, 4.3 ms, recall@10 0.973, 380 MB (a float16 scan:
+    23 ms, 732 MB); nprobe=32 found only 0.80 of the true top 10. At 200k 1/16 of the lists
+    gave 0.91, hence the floor on vectors scanned (bench/bench_scale.py).
     """
     if count <= EXACT_MAX:
         return IndexSpec("flat")
     if count <= FLAT_MAX:
         return IndexSpec("flat-fp16")
+    return ivf_spec(count)
+
+
+def ivf_spec(count: int) -> IndexSpec:
+    """IVF-SQ8 for ``count`` vectors: nlist ≈ 4√count, and enough probes to compare 1/16
+    of the lists or ``MIN_SCANNED`` vectors, whichever is more."""
     nlist = int(min(65536, max(1024, 4 * np.sqrt(count))))
     nprobe = min(nlist, max(nlist // 16, -(-nlist * MIN_SCANNED // count)))
     return IndexSpec("ivf-sq8", {"nlist": nlist, "nprobe": nprobe})
