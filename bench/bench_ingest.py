@@ -25,11 +25,11 @@ import numpy as np
 from harness import Report, progress, table
 from server import POLICYBOT
 
-from service.chunking import ChunkingParams, chunk_document
-from service.corpus import load_corpus
-from service.embedding import Embedder, embedder_for
-from service.indexing import embedding_text, reindex
-from service.settings import Settings
+from service.core.settings import Settings
+from service.embedding.embedders import Embedder, embedder_for
+from service.index.build import embedding_text, reindex
+from service.ingest.chunking import ChunkingParams, chunk_document
+from service.ingest.corpus import load_corpus
 
 
 class TimedEmbedder:

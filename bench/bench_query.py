@@ -46,10 +46,10 @@ from harness import Report, median_ms, percentile, progress, table
 from loadgen import HTTPError, LeanClient, run
 from server import Server
 
-from service.index_store import load_current
-from service.retrieval import QueryVectors, Retriever
-from service.settings import Settings
-from service.vector_index import search
+from service.answering.retrieval import QueryVectors, Retriever
+from service.core.settings import Settings
+from service.index.store import load_current
+from service.index.vector_index import search
 
 HOT_QUESTIONS = 20
 REPEAT_SHARE = 0.5
@@ -71,8 +71,8 @@ CONFIG_NOTES = {
 DEFAULT_CONFIGS = "1w,2w"
 EMBED_TIMER = """
 import sys, time, statistics
-from service.embedding import make_embedder
-from service.settings import Settings
+from service.embedding.embedders import make_embedder
+from service.core.settings import Settings
 embedder = make_embedder(Settings().embedder)
 questions = sys.stdin.read().splitlines()
 for q in questions[:3]:
@@ -164,7 +164,7 @@ class Questions:
 
 def search_costs(settings: Settings, questions: list[str]) -> tuple[float, float, int]:
     """(FAISS ms, BM25 ms, embeddings a repeated query costs), in this process."""
-    from service.embedding import embedder_for
+    from service.embedding.embedders import embedder_for
 
     embedder = embedder_for(settings)
     index = load_current(settings.index_dir, embedder.name)

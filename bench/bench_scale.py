@@ -33,10 +33,10 @@ import numpy as np
 import synthetic
 from harness import Report, percentile, progress, table
 
-from service.bm25 import BM25Index, build_bm25
-from service.embedding import make_embedder
-from service.retrieval import _top_rows
-from service.vector_index import (
+from service.answering.retrieval import _top_rows
+from service.embedding.embedders import make_embedder
+from service.index.bm25 import BM25Index, build_bm25
+from service.index.vector_index import (
     IndexSpec,
     build_index,
     choose_spec,

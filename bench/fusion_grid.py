@@ -11,11 +11,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from service.embedding import embedder_for
-from service.evaluation import eval_index, read_jsonl, score_retrieval
-from service.index_store import load_current
-from service.retrieval import QueryVectors, Retriever
-from service.settings import Settings
+from service.answering.retrieval import QueryVectors, Retriever
+from service.core.settings import Settings
+from service.embedding.embedders import embedder_for
+from service.evaluation.retrieval_eval import eval_index, read_jsonl, score_retrieval
+from service.index.store import load_current
 
 GRID_K = (10, 30, 60)
 GRID_WEIGHTS = ((1.0, 1.0), (0.5, 1.0), (1.0, 0.5))

@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 import synthetic
 
-from service.embedding import Embedder, embedder_for
-from service.embedding_cache import PassageVectorCache, text_hash
-from service.index_store import current_version, read_manifest, read_passages, versions_dir
-from service.indexing import BuildResult, embedding_text, reindex
-from service.settings import Settings
-from service.vector_index import choose_spec
+from service.core.settings import Settings
+from service.embedding.embedders import Embedder, embedder_for
+from service.embedding.passage_cache import PassageVectorCache, text_hash
+from service.index.build import BuildResult, embedding_text, reindex
+from service.index.store import current_version, read_manifest, read_passages, versions_dir
+from service.index.vector_index import choose_spec
 
 OUT = Path(__file__).resolve().parent / "out"
 SHARED_DATA = OUT / "data"

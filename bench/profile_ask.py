@@ -17,11 +17,11 @@ import indexes
 import synthetic
 from harness import median_ms, table
 
-from service.app import create_app
-from service.bm25 import BM25Index
-from service.evidence import query_terms
-from service.tokenizer import tokenize
-from service.vector_index import search
+from service.answering.evidence import query_terms
+from service.api.app import create_app
+from service.index.bm25 import BM25Index
+from service.index.tokenizer import tokenize
+from service.index.vector_index import search
 
 PROFILE_QUESTIONS = ["我们公司想了解科技创新和人才引进有哪些支持政策？",
                      "我们是一家生物医药企业，能享受哪些政策？"]

@@ -17,9 +17,9 @@ from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 
-from service.corpus import load_corpus
-from service.sentences import sentence_spans
-from service.tokenizer import tagged_words
+from service.index.tokenizer import tagged_words
+from service.ingest.corpus import load_corpus
+from service.ingest.sentences import sentence_spans
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_CORPUS = ROOT / "corpus"
@@ -56,7 +56,7 @@ def clause_pool() -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 @lru_cache(maxsize=1)
 def seed_headings() -> tuple[str, ...]:
-    from service.cleaning import is_heading
+    from service.ingest.cleaning import is_heading
 
     found = {p.strip() for d in load_corpus(SEED_CORPUS) for p in d.text.split("\n\n")
              if is_heading(p) and len(p.strip()) >= 4}

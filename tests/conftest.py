@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from service.app import create_app
-from service.embedding import Embedder, make_embedder
-from service.indexing import reindex
-from service.settings import DEFAULT_EMBEDDER, Settings
+from service.api.app import create_app
+from service.core.settings import DEFAULT_EMBEDDER, Settings
+from service.embedding.embedders import Embedder, make_embedder
+from service.index.build import reindex
 
 REPO = Path(__file__).resolve().parent.parent
 SEED_CORPUS = REPO / "corpus"

@@ -18,11 +18,11 @@ from filemakers import (
     make_pdf,
 )
 
-from service.app import create_app
-from service.embedding import Embedder
-from service.index_store import current_version
-from service.indexing import build_lock
-from service.settings import Settings
+from service.api.app import create_app
+from service.core.settings import Settings
+from service.embedding.embedders import Embedder
+from service.index.build import build_lock
+from service.index.store import current_version
 
 TOKEN = "test-admin-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -412,7 +412,7 @@ def test_unknown_job_returns_404(client: TestClient) -> None:
 
 def test_another_worker_reports_a_reindex_job(client: TestClient, settings: Settings) -> None:
     """Jobs are written under data_dir, so another process (worker) can answer for them."""
-    from service.jobs import ReindexJobs
+    from service.index.jobs import ReindexJobs
 
     job = client.post("/api/v1/reindex", headers=AUTH).json()["job"]
     wait_for_job(client, job)

@@ -85,7 +85,7 @@ def test_health_and_readiness(seed_client: TestClient) -> None:
 
 
 def test_readyz_is_503_with_a_hint_before_any_index_exists(tmp_path, embedder) -> None:
-    from service.app import create_app
+    from service.api.app import create_app
     from tests.conftest import make_settings
 
     settings = make_settings(tmp_path)

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from service.bm25 import ARRAYS, BM25Index, build_bm25
-from service.fusion import reciprocal_rank_fusion
-from service.tokenizer import tokenize
+from service.answering.fusion import reciprocal_rank_fusion
+from service.index.bm25 import ARRAYS, BM25Index, build_bm25
+from service.index.tokenizer import tokenize
 
 TEXTS = [
     "济南高新区将惠企政策全部纳入线上“泉惠企”平台，组织“首席政策官”团队。",

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import pytest
 
-from service.chunking import ChunkingParams, chunk_document
-from service.corpus import load_corpus
-from service.models import Document
-from service.sentences import sentence_spans
+from service.core.models import Document
+from service.ingest.chunking import ChunkingParams, chunk_document
+from service.ingest.corpus import load_corpus
+from service.ingest.sentences import sentence_spans
 from tests.conftest import SEED_CORPUS
 
 

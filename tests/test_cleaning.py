@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import re
 
-from service.cleaning import clean_text, is_heading
+from service.ingest.cleaning import clean_text, is_heading
 from tests.conftest import SEED_CORPUS
 
 PDF_LIKE = (

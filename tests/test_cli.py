@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from service.cli import main
-from service.commands import share_cores
+from service.cli.commands import share_cores
+from service.cli.main import main
 
 
 @pytest.mark.parametrize(("cores", "workers", "threads"), [(2, 2, "1"), (8, 2, "4"), (2, 3, "1")])

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from service.corpus import load_corpus
-from service.errors import CorpusError
+from service.core.errors import CorpusError
+from service.ingest.corpus import load_corpus
 from tests.conftest import SEED_CORPUS
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from service.settings import Settings
+from service.core.settings import Settings
 from tests.conftest import REPO
 
 README = (REPO / "README.md").read_text("utf-8")

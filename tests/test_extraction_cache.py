@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 from filemakers import POLICY_PARAGRAPHS, POLICY_TITLE, make_corrupt_pdf, make_docx, make_pdf
 
-from service import extraction
-from service.corpus import load_corpus
-from service.embedding import Embedder
-from service.errors import ServiceError, Unprocessable
-from service.extraction import ExtractedText
-from service.extraction_cache import EXTRACTOR_VERSION, ExtractionCache
-from service.indexing import reindex
-from service.models import Document
-from service.settings import Settings
+from service.core.errors import ServiceError, Unprocessable
+from service.core.models import Document
+from service.core.settings import Settings
+from service.embedding.embedders import Embedder
+from service.index.build import reindex
+from service.ingest import extraction
+from service.ingest.corpus import load_corpus
+from service.ingest.extraction import ExtractedText
+from service.ingest.extraction_cache import EXTRACTOR_VERSION, ExtractionCache
 from tests.conftest import make_settings
 
 

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from service.app import create_app
-from service.embedding import Embedder
-from service.feedback import Feedback, FeedbackStore
-from service.settings import Settings
+from service.api.app import create_app
+from service.core.settings import Settings
+from service.embedding.embedders import Embedder
+from service.storage.feedback import Feedback, FeedbackStore
 
 VALID: dict[str, Any] = {
     "question": "外籍员工的工作许可和居留能一起办吗？",

@@ -5,12 +5,12 @@ from pathlib import Path
 
 import pytest
 
-from service.embedding import Embedder
-from service.errors import IndexMismatch
-from service.index_store import current_version, load_current, versions_dir
-from service.indexing import reindex
-from service.retrieval import QueryVectors, Retriever
-from service.settings import Settings
+from service.answering.retrieval import QueryVectors, Retriever
+from service.core.errors import IndexMismatch
+from service.core.settings import Settings
+from service.embedding.embedders import Embedder
+from service.index.build import reindex
+from service.index.store import current_version, load_current, versions_dir
 
 
 def manifest_of(settings: Settings) -> dict:  # type: ignore[type-arg]
@@ -74,7 +74,7 @@ def test_an_index_of_another_format_version_says_to_reindex(settings: Settings, 
 
 
 def test_cli_search_prints_the_quanhuiqi_passage_first(settings: Settings, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from service.cli import main
+    from service.cli.main import main
 
     monkeypatch.setenv("POLICYBOT_DATA_DIR", str(settings.data_dir))
     code = main(["search", "企业在哪里可以查到惠企政策", "--json", "-k", "2",
@@ -87,7 +87,7 @@ def test_cli_search_prints_the_quanhuiqi_passage_first(settings: Settings, capsy
 
 
 def test_cli_reports_a_missing_index_with_the_fix(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from service.cli import main
+    from service.cli.main import main
 
     monkeypatch.setenv("POLICYBOT_DATA_DIR", str(tmp_path / "data"))
     assert main(["ask", "泉惠企是什么", "--index", str(tmp_path / "index")]) == 1

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 from filemakers import POLICY_PARAGRAPHS, POLICY_TITLE, make_pdf
 
-from service.cli import main
-from service.embedding import Embedder
-from service.errors import BadRequest, Conflict, CorpusError, NotFound
-from service.index_store import current_version, read_manifest, read_passages, versions_dir
-from service.indexing import reindex
-from service.library import (
+from service.cli.main import main
+from service.core.errors import BadRequest, Conflict, CorpusError, NotFound
+from service.core.settings import Settings
+from service.embedding.embedders import Embedder
+from service.index.build import reindex
+from service.index.library import (
     DocumentMeta,
     add_file,
     add_text,
@@ -23,7 +23,7 @@ from service.library import (
     indexed_documents,
     remove_document,
 )
-from service.settings import Settings
+from service.index.store import current_version, read_manifest, read_passages, versions_dir
 
 SEED_IDS = ("jinan-hitech-2023-q3", "jinan-hitech-2024-annual")  # conftest's seed corpus
 SEED_FILES = ["jinan-hitech-2023-q3.txt", "jinan-hitech-2024-annual.txt"]

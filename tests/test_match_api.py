@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from service.answer import ExtractiveAnswerer
-from service.cli import main
-from service.settings import Settings
+from service.answering.extractive import ExtractiveAnswerer
+from service.cli.main import main
+from service.core.settings import Settings
 from tests.conftest import REPO
 
 BIOMED = {"industries": ["生物医药"], "qualifications": ["专精特新"], "needs": ["金融", "人才"]}

@@ -7,11 +7,13 @@ from typing import Any
 
 import pytest
 
-from service.errors import Unprocessable
-from service.evaluation import read_jsonl
-from service.index_store import load_current
-from service.match_eval import score_matching
-from service.matching import (
+from service.core.errors import Unprocessable
+from service.core.models import Passage
+from service.core.settings import Settings
+from service.evaluation.match_eval import score_matching
+from service.evaluation.retrieval_eval import read_jsonl
+from service.index.store import load_current
+from service.matching.matcher import (
     SERVICE_REASON,
     Match,
     PolicyCard,
@@ -24,8 +26,6 @@ from service.matching import (
     ranked,
     stated_dates,
 )
-from service.models import Passage
-from service.settings import Settings
 
 PROFILES = Path(__file__).parent / "data" / "match_profiles.jsonl"
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from service.model_lanes import ModelLanes
+from service.embedding.model_lanes import ModelLanes
 
 WAIT_S = 5
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from service.pages import WEB_DIR
+from service.api.pages import WEB_DIR
 
 EXAMPLES = (
     "企业在哪里可以查到惠企政策？",
@@ -188,7 +188,7 @@ def test_a_built_wheel_ships_the_web_page(tmp_path: Path) -> None:
     installed = tmp_path / "installed"
     zipfile.ZipFile(wheel).extractall(installed)  # what pip install puts in site-packages
     found = subprocess.run(
-        [sys.executable, "-c", "import service.pages as p; print(p.WEB_DIR)"],
+        [sys.executable, "-c", "import service.api.pages as p; print(p.WEB_DIR)"],
         env={"PYTHONPATH": str(installed), "PATH": ""}, cwd=tmp_path, capture_output=True,
         text=True, check=True).stdout.strip()
     assert Path(found) == installed / "service" / "web"

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from service.matching import Profile
-from service.profile_answer import ProfileAwareAnswerer
+from service.answering.profile_answer import ProfileAwareAnswerer
+from service.matching.matcher import Profile
 
 PANEL = {"industries": ["生物医药与大健康"], "qualifications": ["专精特新"],
          "needs": ["金融", "人才"]}

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from service.answer import ExtractiveAnswerer
-from service.embedding import Embedder
-from service.index_store import load_current
-from service.refusal_eval import score_refusal
-from service.retrieval import QueryVectors, Retriever
-from service.serving import refusal_policy
-from service.settings import Settings
+from service.answering.extractive import ExtractiveAnswerer
+from service.answering.retrieval import QueryVectors, Retriever
+from service.answering.serving import refusal_policy
+from service.core.settings import Settings
+from service.embedding.embedders import Embedder
+from service.evaluation.refusal_eval import score_refusal
+from service.index.store import load_current
 
 DEV_SET = Path(__file__).parent / "data" / "refusal_dev.jsonl"
 

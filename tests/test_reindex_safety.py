@@ -20,11 +20,11 @@ import httpx
 import pytest
 from filemakers import POLICY_PARAGRAPHS, make_pdf
 
-from service.embedding import Embedder
-from service.index_store import current_version, load_current, versions_dir
-from service.indexing import reindex
-from service.serving import IndexHolder
-from service.settings import Settings
+from service.answering.serving import IndexHolder
+from service.core.settings import Settings
+from service.embedding.embedders import Embedder
+from service.index.build import reindex
+from service.index.store import current_version, load_current, versions_dir
 
 pytestmark = pytest.mark.slow
 

@@ -7,10 +7,10 @@ import time
 
 import pytest
 
-from service.embedding import Embedder
-from service.indexing import reindex
-from service.serving import CHECK_INTERVAL_S, WARM_QUESTION, IndexHolder, Snapshot
-from service.settings import Settings
+from service.answering.serving import CHECK_INTERVAL_S, WARM_QUESTION, IndexHolder, Snapshot
+from service.core.settings import Settings
+from service.embedding.embedders import Embedder
+from service.index.build import reindex
 
 
 def wait_for_version(holder: IndexHolder, version: str, timeout_s: float = 30) -> Snapshot:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from service.tagging import DEFAULT_TAXONOMY, Taxonomy, canonical, load_taxonomy, tag_text
+from service.matching.taxonomy import DEFAULT_TAXONOMY, Taxonomy, canonical, load_taxonomy, tag_text
 
 CORPUS = Path(__file__).parents[1] / "corpus"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from service.vector_index import (
+from service.index.vector_index import (
     IndexSpec,
     build_index,
     choose_spec,

@@ -1,0 +1,51 @@
+"""How much of a question the retrieved text covers, weighted by term rarity.
+
+Dense scores of e5 are compressed (an off-topic question can score 0.86 while a
+good answer scores 0.84), so refusal and sentence choice lean on which of the
+question's informative words the text actually contains.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from service.index.bm25 import BM25Index
+from service.index.tokenizer import tagged_words
+
+NOUN_FLAGS = ("n", "vn", "eng", "nz", "ns", "nt", "nr", "j", "l", "i")
+FUNCTION_WORD_SHARE = 0.3
+HOME_PLACES = ("济南", "高新", "山东", "历城", "章丘", "齐鲁", "泉城")
+
+
+@dataclass(frozen=True)
+class QueryTerms:
+    weights: dict[str, float]  # word -> weight (its idf; unseen nouns weigh the most)
+    foreign_places: tuple[str, ...] = ()  # place names the corpus never mentions
+
+    @property
+    def total(self) -> float:
+        return sum(self.weights.values())
+
+    def coverage(self, text: str) -> float:
+        """Share of the question's weight whose words occur in ``text`` (0..1)."""
+        if not self.weights:
+            return 0.0
+        return sum(w for word, w in self.weights.items() if word in text) / self.total
+
+
+def query_terms(question: str, bm25: BM25Index) -> QueryTerms:
+    """Weigh each word of ``question``; words the corpus never uses count fully when
+    they are nouns (a question about 红烧肉 is not covered by texts about 济南)."""
+    unseen = bm25.idf("")
+    weights: dict[str, float] = {}
+    places: list[str] = []
+    for word, flag in tagged_words(question):
+        known = word in bm25.vocabulary
+        if known:
+            weights[word] = bm25.idf(word)
+        else:
+            share = 1.0 if flag.startswith(NOUN_FLAGS) else FUNCTION_WORD_SHARE
+            weights[word] = unseen * share
+        if flag == "ns" and not known and not any(h in word for h in HOME_PLACES):
+            places.append(word)
+    return QueryTerms(weights, tuple(places))

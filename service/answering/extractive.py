@@ -1,0 +1,161 @@
+"""Extractive, cited answers: the question's best sentences from retrieved passages.
+
+Every sentence of an answer is copied verbatim from a passage and ends with the
+marker of that passage; when the evidence is too weak the answer is a refusal
+that points to human help and cites nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from service.answering.evidence import QueryTerms, query_terms
+from service.answering.retrieval import Retriever
+from service.core.models import Answer, Citation, Hit
+from service.ingest.sentences import passage_sentences
+
+if TYPE_CHECKING:
+    from service.matching.matcher import Profile
+
+REFUSAL = (
+    "抱歉，现有政策文本中没有找到能回答这个问题的内容，我不想凭空猜测。"
+    "建议联系济南高新区“泉惠企”企业服务站或“首席政策官”团队，由工作人员一对一解答；"
+    "也可以在线上“泉惠企”平台查询全部惠企政策。"
+)
+CLAUSE_BREAKS = "，；：,;"
+MAX_SENTENCES = 4
+LONG_SENTENCE = 160
+
+
+def foreign_place_refusal(places: tuple[str, ...]) -> str:
+    named = "、".join(f"“{p}”" for p in places)
+    return f"现有政策文本只涉及济南高新区，没有关于{named}的内容。" + REFUSAL.split("。", 1)[1]
+
+
+class Answerer(Protocol):
+    def answer(self, question: str, top_k: int = 5, profile: Profile | None = None) -> Answer:
+        """The answer to ``question``; ``profile`` is what the asker's page says about
+        the enterprise (canonical names), which an answerer may use or ignore."""
+        ...
+
+
+@dataclass(frozen=True)
+class Candidate:
+    hit: Hit
+    rank: int
+    start: int  # offsets in the document
+    end: int
+    text: str
+    score: float
+
+
+@dataclass
+class RefusalPolicy:
+    """Answer only when evidence = best sentence coverage + weight * (best dense - center)
+    reaches ``threshold`` (picked on tests/data/refusal_dev.jsonl, see the README)."""
+
+    threshold: float = 0.5
+    dense_weight: float = 10.0
+    dense_center: float = 0.85
+
+    def evidence(self, candidates: list[Candidate], hits: list[Hit]) -> float:
+        coverage = max((c.score for c in candidates), default=0.0)
+        dense = max((h.dense_score for h in hits), default=0.0)
+        return coverage + self.dense_weight * (dense - self.dense_center)
+
+    def answers(self, candidates: list[Candidate], hits: list[Hit]) -> bool:
+        return bool(candidates) and self.evidence(candidates, hits) >= self.threshold
+
+
+class ExtractiveAnswerer:
+    """Scores sentences by the question terms they contain; refuses on weak evidence."""
+
+    def __init__(self, retriever: Retriever, policy: RefusalPolicy, max_chars: int = 300) -> None:
+        self.retriever = retriever
+        self.policy = policy
+        self.max_chars = max_chars
+
+    def answer(self, question: str, top_k: int = 5, profile: Profile | None = None) -> Answer:
+        """``profile`` is ignored: the evidence for an extractive answer is the question's."""
+        hits = self.retriever.search(question, top_k=top_k)
+        terms = query_terms(question, self.retriever.index.bm25)
+        candidates = [c for rank, hit in enumerate(hits) for c in _candidates(hit, rank, terms)]
+        if terms.foreign_places:
+            return Answer(foreign_place_refusal(terms.foreign_places), False, (), tuple(hits))
+        if not self.policy.answers(candidates, hits):
+            return Answer(REFUSAL, False, (), tuple(hits))
+        chosen = _choose(candidates, self.max_chars)
+        return _compose(chosen, tuple(hits))
+
+
+def _candidates(hit: Hit, rank: int, terms: QueryTerms) -> list[Candidate]:
+    passage = hit.passage
+    out = []
+    for start, end in passage_sentences(passage.text):
+        start, end = _best_window(passage.text, start, end, terms)
+        text = passage.text[start:end]
+        score = terms.coverage(text)
+        out.append(Candidate(hit, rank, passage.start + start, passage.start + end, text, score))
+    return out
+
+
+def _best_window(text: str, start: int, end: int, terms: QueryTerms) -> tuple[int, int]:
+    """Trim an over-long sentence to its run of clauses that covers the question best."""
+    if end - start <= LONG_SENTENCE:
+        return start, end
+    cuts = [start] + [i + 1 for i in range(start, end) if text[i] in CLAUSE_BREAKS] + [end]
+    best, best_score = (start, end), -1.0
+    for i, a in enumerate(cuts[:-1]):
+        for b in cuts[i + 1 :]:
+            if b - a > LONG_SENTENCE and b != cuts[i + 1]:
+                break
+            score = terms.coverage(text[a:b])
+            if score > best_score + 1e-9:
+                best, best_score = (a, b), score
+    return best
+
+
+def _choose(candidates: list[Candidate], max_chars: int) -> list[Candidate]:
+    ranked = sorted(candidates, key=lambda c: (-(c.score - 0.02 * c.rank), c.rank, c.start))
+    floor = ranked[0].score * 0.6
+    chosen: list[Candidate] = []
+    used = 0
+    for candidate in ranked:
+        if candidate.score < floor or len(chosen) == MAX_SENTENCES:
+            break
+        if used and used + len(candidate.text) > max_chars:
+            continue
+        if any(_near_duplicate(candidate.text, c.text) for c in chosen):
+            continue
+        chosen.append(candidate)
+        used += len(candidate.text)
+    return sorted(chosen, key=lambda c: (c.rank, c.start))
+
+
+def _compose(chosen: list[Candidate], hits: tuple[Hit, ...]) -> Answer:
+    markers: dict[str, int] = {}
+    citations: list[Citation] = []
+    parts: list[str] = []
+    for candidate in chosen:
+        passage_id = candidate.hit.passage.id
+        if passage_id not in markers:
+            markers[passage_id] = len(markers) + 1
+        marker = markers[passage_id]
+        citations.append(Citation(marker, candidate.hit, candidate.text,
+                                  candidate.start, candidate.end))
+        parts.append(f"{_as_sentence(candidate.text)}[{marker}]")
+    return Answer("".join(parts), True, tuple(citations), hits)
+
+
+def _as_sentence(text: str) -> str:
+    """Show a trimmed clause as an excerpt (…) rather than altering its words."""
+    return text if text[-1] in "。！？；…”」）!?" else text + "…"
+
+
+def _near_duplicate(a: str, b: str) -> bool:
+    grams_a = {a[i : i + 2] for i in range(len(a) - 1)}
+    grams_b = {b[i : i + 2] for i in range(len(b) - 1)}
+    if not grams_a or not grams_b:
+        return a == b
+    return len(grams_a & grams_b) / min(len(grams_a), len(grams_b)) > 0.6

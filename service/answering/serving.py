@@ -1,0 +1,130 @@
+"""The index a running process serves, reloaded when another process switches CURRENT."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from service.answering.extractive import Answerer, ExtractiveAnswerer, RefusalPolicy
+from service.answering.profile_answer import ProfileAwareAnswerer
+from service.answering.retrieval import QueryVectors, Retriever
+from service.core.errors import NotReady, ServiceError
+from service.core.settings import Settings
+from service.embedding.embedders import Embedder
+from service.index.store import current_version, load_version
+from service.matching.matcher import PolicyMatcher
+
+log = logging.getLogger("policybot")
+CHECK_INTERVAL_S = 0.5
+WARM_QUESTION = "高新区对专精特新企业有哪些支持政策？"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One loaded index version and the components over it; requests keep theirs."""
+
+    version: str
+    retriever: Retriever
+    answerer: Answerer
+    matcher: PolicyMatcher  # policy cards of this version, built on first use
+
+    @property
+    def index(self):  # type: ignore[no-untyped-def]
+        return self.retriever.index
+
+
+def refusal_policy(settings: Settings) -> RefusalPolicy:
+    return RefusalPolicy(settings.refusal_threshold, settings.refusal_dense_weight,
+                         settings.refusal_dense_center)
+
+
+class IndexHolder:
+    """Serves the CURRENT index version; checks the pointer at most every half second.
+
+    A request that finds the pointer moved starts loading the new version in a
+    background thread and goes on with the version it has: the new one is loaded and
+    warmed beside the old, then swapped in with one assignment, so no request waits for
+    a load and requests in flight finish on the version they started with.
+    """
+
+    def __init__(self, settings: Settings, embedder: Embedder) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self.query_vectors = QueryVectors(embedder, settings.query_cache_size)
+        self._snapshot: Snapshot | None = None
+        self._checked = 0.0
+        self._lock = threading.Lock()  # one load at a time
+        self._loader_lock = threading.Lock()  # guards _loader, never held during a load
+        self._loader: threading.Thread | None = None
+        self._failed: str | None = None  # a version that failed to load: not retried by requests
+        self.last_error: str | None = None
+
+    def snapshot(self) -> Snapshot:
+        if time.monotonic() - self._checked >= CHECK_INTERVAL_S:
+            self._checked = time.monotonic()
+            if current_version(self.settings.index_dir) not in (self._served_version(),
+                                                                self._failed):
+                self._load_in_background()
+        if self._snapshot is None:
+            raise NotReady(self.last_error or "the index is not loaded yet; try again shortly")
+        return self._snapshot
+
+    def refresh(self) -> None:
+        """Load the version CURRENT names if it differs from the one served; wait for it."""
+        with self._lock:
+            self._checked = time.monotonic()
+            version = current_version(self.settings.index_dir)
+            if version is None:
+                self.last_error = "no index yet; run `policybot reindex`"
+                return
+            if version == self._served_version():
+                return
+            try:
+                self._snapshot = self._load(version)
+                self.last_error, self._failed = None, None
+            except Exception as exc:  # a bad version must not stop serving the good one
+                self.last_error, self._failed = _load_error(version, exc), version
+
+    @property
+    def ready(self) -> bool:
+        return self._snapshot is not None
+
+    def _served_version(self) -> str | None:
+        return self._snapshot.version if self._snapshot else None
+
+    def _load_in_background(self) -> None:
+        with self._loader_lock:
+            if self._loader is not None and self._loader.is_alive():
+                return
+            self._loader = threading.Thread(target=self.refresh, name="index-loader",
+                                            daemon=True)
+            self._loader.start()
+
+    def _load(self, version: str) -> Snapshot:
+        index = load_version(self.settings.index_dir, version, self.embedder.name)
+        retriever = Retriever.from_settings(index, self.query_vectors, self.settings)
+        answerer = ExtractiveAnswerer(retriever, refusal_policy(self.settings),
+                                      self.settings.answer_max_chars)
+        matcher = PolicyMatcher(index)
+        snapshot = Snapshot(version, retriever, ProfileAwareAnswerer(answerer, matcher), matcher)
+        warm(snapshot)
+        return snapshot
+
+
+def _load_error(version: str, exc: Exception) -> str:
+    if isinstance(exc, ServiceError):
+        return exc.message
+    log.exception("index version %s could not be loaded", version)
+    return (f"index version {version} could not be loaded ({type(exc).__name__}: {exc}); "
+            "run `policybot reindex` to build a new one")
+
+
+def warm(snapshot: Snapshot) -> None:
+    """Do once at load what the first question would otherwise pay for (jieba's
+    dictionaries, the model's first call), and start building the policy cards of this
+    version in the background (about 1 s per 10k passages; a match request waits for them)."""
+    snapshot.answerer.answer(WARM_QUESTION)
+    threading.Thread(target=lambda: snapshot.matcher.cards, name="policy-cards",
+                     daemon=True).start()

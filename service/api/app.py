@@ -1,0 +1,61 @@
+"""The FastAPI application factory. Heavy resources load in the lifespan, not at import."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.types import Scope
+
+from service import __version__
+from service.answering.serving import IndexHolder
+from service.api import pages
+from service.api.error_handlers import install_error_handlers
+from service.api.middleware import BodyLimit, SecurityHeaders
+from service.api.routes import admin as admin_api
+from service.api.routes import feedback as feedback_api
+from service.api.routes import match as match_api
+from service.api.routes.ask import health, router
+from service.core.settings import Settings, get_settings
+from service.embedding.embedders import Embedder, embedder_for
+
+DESCRIPTION = (
+    "济南高新区政策问答：企业用中文提问，得到简短、每句都带出处的回答；"
+    "政策文本里没有答案时如实说明，并指引到“泉惠企”企业服务站和首席政策官。"
+)
+UPLOAD_OVERHEAD = 1024 * 1024
+
+
+def create_app(settings: Settings | None = None, embedder: Embedder | None = None) -> FastAPI:
+    """Build the app; ``embedder`` may be passed in to share one model between apps."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.holder = IndexHolder(settings, embedder or embedder_for(settings))
+        app.state.holder.refresh()
+        yield
+
+    app = FastAPI(title="policybot", version=__version__, description=DESCRIPTION,
+                  lifespan=lifespan)
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.include_router(router)
+    app.include_router(health)
+    _include_feature_routers(app)
+    app.add_middleware(BodyLimit, limit_for=lambda scope: _body_limit(scope, settings))
+    app.add_middleware(SecurityHeaders)
+    return app
+
+
+def _body_limit(scope: Scope, settings: Settings) -> int:
+    if scope["method"] == "POST" and scope["path"].rstrip("/") == "/api/v1/documents":
+        return settings.max_upload_bytes + UPLOAD_OVERHEAD
+    return settings.max_body_bytes
+
+
+def _include_feature_routers(app: FastAPI) -> None:
+    """Features that live in their own modules: web page, feedback, admin, matching."""
+    for feature in (pages, feedback_api, admin_api, match_api):
+        feature.install(app)

@@ -1,0 +1,204 @@
+"""Admin routes: add and remove policy documents, rebuild the index.
+
+Every route needs ``Authorization: Bearer <POLICYBOT_ADMIN_TOKEN>``; without a configured
+token the admin API is off (403). The routes are thin: they parse the request and call
+``library`` or ``jobs``, which the CLI uses too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.datastructures import UploadFile
+
+from service.api.auth import require_admin
+from service.api.deps import HolderDep, SettingsDep
+from service.api.schemas import ErrorResponse
+from service.core.errors import BadRequest, PayloadTooLarge, UnsupportedMedia
+from service.core.settings import Settings
+from service.index import library
+from service.index.jobs import Job, ReindexJobs, SharedEmbedder
+from service.index.library import Added, DocumentMeta
+
+FORM_FIELDS = ("file", "id", "title", "source", "date")
+UPLOAD_SUFFIXES = " ".join(library.UPLOAD_SUFFIXES)
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return {code: {"model": ErrorResponse} for code in codes}
+
+
+router = APIRouter(prefix="/api/v1", tags=["admin"], dependencies=[Depends(require_admin)],
+                   responses=errors(401, 403))
+
+
+class DocumentIn(BaseModel):
+    """A policy sent as JSON; stored as a .txt file with YAML front matter."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    title: str = Field(min_length=1, examples=["济南高新区关于支持科技创新的若干政策"])
+    text: str = Field(min_length=1, examples=["第一条　对首次认定的国家高新技术企业……"])
+    source: str | None = Field(None, examples=["济南高新区管委会"])
+    date: str | None = Field(None, examples=["2024-03"])
+    id: str | None = Field(None, examples=["policies/2024/科技创新"])
+
+
+class DocumentAdded(BaseModel):
+    document_id: str = Field(examples=["uploads/科技创新政策"])
+    title: str = Field(examples=["济南高新区关于支持科技创新的若干政策"])
+    passages: int = Field(examples=[3])
+    document_ids: list[str] = Field(description="All documents of the file (a .jsonl may "
+                                                "hold several); the first is document_id.")
+
+
+class BuildOut(BaseModel):
+    version: str
+    documents: int
+    passages: int
+    embedded: int = Field(description="Passages embedded now; the rest came from the cache.")
+    seconds: float
+
+
+class JobOut(BaseModel):
+    job: str
+    status: str = Field(examples=["running"], description="running, done or failed")
+    stage: str = Field(examples=["embedded"])
+    done: int
+    total: int
+    result: BuildOut | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """A document as sent: a file from a form, or text from a JSON body."""
+
+    meta: DocumentMeta
+    filename: str = ""
+    data: bytes = b""
+    text: str | None = None  # set for JSON bodies
+
+
+async def read_upload(request: Request, settings: SettingsDep) -> Submitted:
+    """The document in a multipart form or a JSON body (read after the token was checked)."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "multipart/form-data":
+        return await _read_form(request, settings)
+    if content_type == "application/json":
+        body = _parse_json_body(await request.body())
+        meta = DocumentMeta(id=body.id, title=body.title, source=body.source, date=body.date)
+        return Submitted(meta=meta, text=body.text)
+    raise UnsupportedMedia(
+        f"content type {content_type or 'none'!r} is not accepted; send multipart/form-data "
+        'with a "file" field, or application/json {"title": ..., "text": ...}'
+    )
+
+
+async def _read_form(request: Request, settings: Settings) -> Submitted:
+    async with request.form(max_files=1, max_fields=len(FORM_FIELDS)) as form:
+        unknown = sorted(set(form) - set(FORM_FIELDS))
+        if unknown:
+            raise BadRequest(f"unknown form fields {unknown}; send {', '.join(FORM_FIELDS)}")
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise BadRequest(f'the form needs a "file" field with the document ({UPLOAD_SUFFIXES})')
+        data = await upload.read(settings.max_upload_bytes + 1)
+        if len(data) > settings.max_upload_bytes:
+            raise PayloadTooLarge(f"{upload.filename} is larger than the upload limit of "
+                                  f"{settings.max_upload_bytes} bytes (POLICYBOT_MAX_UPLOAD_BYTES)")
+        fields = {name: _text_field(form.get(name), name) for name in FORM_FIELDS[1:]}
+        return Submitted(meta=DocumentMeta(**fields), filename=upload.filename or "", data=data)
+
+
+def _text_field(value: object, name: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise BadRequest(f"form field {name!r} must be text, not a file")
+
+
+def _parse_json_body(raw: bytes) -> DocumentIn:
+    try:
+        return DocumentIn.model_validate_json(raw)
+    except ValidationError as exc:
+        if any(error["type"] == "json_invalid" for error in exc.errors()):
+            raise BadRequest('the request body is not valid JSON; send {"title": ..., "text": ...}'
+                             ) from None
+        errors = [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]
+        raise RequestValidationError(errors) from None
+
+
+SubmittedDep = Annotated[Submitted, Depends(read_upload)]
+UPLOAD_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
+    "multipart/form-data": {"schema": {
+        "type": "object", "required": ["file"],
+        "properties": {"file": {"type": "string", "format": "binary",
+                                "description": f"The document: {UPLOAD_SUFFIXES}"},
+                       **{name: {"type": "string"} for name in FORM_FIELDS[1:]}},
+    }},
+    "application/json": {"schema": DocumentIn.model_json_schema()},
+}}}
+
+
+@router.post("/documents", status_code=201, response_model=DocumentAdded,
+             openapi_extra=UPLOAD_BODY, summary="Add or replace a policy document",
+             responses={200: {"model": DocumentAdded, "description": "Already indexed"},
+                        **errors(400, 409, 413, 415, 422)})
+def add_document(submitted: SubmittedDep, response: Response, holder: HolderDep,
+                 settings: SettingsDep) -> DocumentAdded:
+    """Store the document and reindex; it is searchable when this returns (201), or 200 with
+    the indexed document when the same content is already there."""
+    embedder = SharedEmbedder(holder.embedder)
+    if submitted.text is not None:
+        added = library.add_text(settings, embedder, submitted.text, submitted.meta)
+    else:
+        added = library.add_file(settings, embedder, submitted.filename, submitted.data,
+                                 submitted.meta)
+    holder.refresh()
+    if not added.created:
+        response.status_code = 200
+    return _document_added(added)
+
+
+@router.delete("/documents/{document_id:path}", status_code=204, response_class=Response,
+               summary="Remove a policy document", responses=errors(404, 409, 422))
+def remove_document(document_id: str, holder: HolderDep, settings: SettingsDep) -> Response:
+    library.remove_document(settings, SharedEmbedder(holder.embedder), document_id)
+    holder.refresh()
+    return Response(status_code=204)
+
+
+@router.post("/reindex", status_code=202, response_model=JobOut, responses=errors(409),
+             summary="Rebuild the index from the corpus folder in the background")
+def start_reindex(request: Request, holder: HolderDep) -> JobOut:
+    return _job_out(_jobs(request).start(holder.embedder, on_finished=holder.refresh))
+
+
+@router.get("/reindex/{job_id}", response_model=JobOut, responses=errors(404),
+            summary="Progress of a reindex job")
+def reindex_status(job_id: str, request: Request) -> JobOut:
+    return _job_out(_jobs(request).get(job_id))
+
+
+def install(app: FastAPI) -> None:
+    app.state.reindex_jobs = ReindexJobs(app.state.settings)
+    app.include_router(router)
+
+
+def _jobs(request: Request) -> ReindexJobs:
+    return request.app.state.reindex_jobs
+
+
+def _document_added(added: Added) -> DocumentAdded:
+    return DocumentAdded(document_id=added.document_id, title=added.title,
+                         passages=added.passages, document_ids=list(added.document_ids))
+
+
+def _job_out(job: Job) -> JobOut:
+    result = BuildOut(**asdict(job.result)) if job.result else None
+    return JobOut(job=job.id, status=job.status, stage=job.stage, done=job.done,
+                  total=job.total, result=result, error=job.error)

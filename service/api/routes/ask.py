@@ -1,0 +1,74 @@
+"""JSON API v1: thin routes that parse, call one domain function and map to a schema."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+
+from service.api.deps import HolderDep, SettingsDep, SnapshotDep
+from service.api.presenters import ask_response, search_result
+from service.api.routes.match import profile_from
+from service.api.schemas import (
+    AskRequest,
+    AskResponse,
+    DocumentOut,
+    DocumentsResponse,
+    ErrorResponse,
+    ReadyResponse,
+    SearchRequest,
+    SearchResponse,
+)
+from service.core.timing import HEADER as TIMING_HEADER
+from service.core.timing import start_request
+
+ERRORS = {code: {"model": ErrorResponse} for code in (400, 413, 422, 503)}
+router = APIRouter(prefix="/api/v1", responses=ERRORS)  # type: ignore[arg-type]
+health = APIRouter()
+
+
+@router.post("/ask", response_model=AskResponse, summary="Answer a question with citations")
+def ask(body: AskRequest, snapshot: SnapshotDep, settings: SettingsDep,
+        response: Response) -> AskResponse:
+    timings = start_request()
+    profile = profile_from(body.profile, snapshot.matcher.taxonomy) if body.profile else None
+    answer = snapshot.answerer.answer(body.question, top_k=body.top_k or settings.top_k,
+                                      profile=profile)
+    response.headers[TIMING_HEADER] = timings.header()
+    return ask_response(answer, timings.elapsed_ms())
+
+
+@router.post("/search", response_model=SearchResponse, summary="Hybrid passage search")
+def search(body: SearchRequest, snapshot: SnapshotDep, settings: SettingsDep,
+           response: Response) -> SearchResponse:
+    timings = start_request()
+    hits = snapshot.retriever.search(body.query, top_k=body.top_k or settings.top_k)
+    took_ms = round(timings.elapsed_ms(), 2)
+    response.headers[TIMING_HEADER] = timings.header()
+    return SearchResponse(results=[search_result(h) for h in hits], took_ms=took_ms)
+
+
+@router.get("/documents", response_model=DocumentsResponse, summary="Indexed documents")
+def documents(snapshot: SnapshotDep) -> DocumentsResponse:
+    return DocumentsResponse(documents=[
+        DocumentOut(document_id=doc_id, title=meta["title"], source=meta["source"],
+                    date=meta["date"], passages=meta["passages"], sha256=meta["sha256"])
+        for doc_id, meta in sorted(snapshot.index.documents.items())
+    ])
+
+
+@health.get("/healthz", summary="200 while the process lives")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@health.get("/readyz", response_model=ReadyResponse, responses={503: {"model": ErrorResponse}},
+            summary="200 once an index is loaded")
+def readyz(holder: HolderDep) -> ReadyResponse | JSONResponse:
+    if not holder.ready:
+        holder.refresh()
+    if not holder.ready:
+        message = holder.last_error or "the index is still loading"
+        return JSONResponse({"error": message, "status": 503}, status_code=503)
+    snapshot = holder.snapshot()
+    return ReadyResponse(status="ready", passages=len(snapshot.index.passages),
+                         index_version=snapshot.version, load_error=holder.last_error)

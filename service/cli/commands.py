@@ -1,0 +1,188 @@
+"""What each `policybot` subcommand does (the parser lives in cli.py)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import textwrap
+
+from service.answering.retrieval import QueryVectors, Retriever
+from service.answering.serving import IndexHolder
+from service.api.presenters import ask_response, search_result
+from service.core.errors import ServiceError
+from service.core.settings import Settings
+from service.embedding.embedders import embedder_for
+from service.evaluation.retrieval_eval import (
+    HEADER,
+    eval_index,
+    modes_for,
+    read_jsonl,
+    score_retrieval,
+)
+from service.index.build import reindex
+from service.index.store import current_version, load_current
+
+
+def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
+    result = reindex(settings, embedder_for(settings), wait=True)
+    print(f"index version {result.version}: {result.documents} documents, {result.passages} "
+          f"passages, {result.embedded} embedded, {result.seconds:.1f}s -> {settings.index_dir}")
+    return 0
+
+
+def _holder(settings: Settings) -> IndexHolder:
+    holder = IndexHolder(settings, embedder_for(settings))
+    holder.refresh()
+    if not holder.ready:
+        raise ServiceError(holder.last_error or "no index; run `policybot reindex`", status=503)
+    return holder
+
+
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    snapshot = _holder(settings).snapshot()
+    hits = snapshot.retriever.search(args.query, top_k=args.top_k, mode=args.mode)
+    if args.json:
+        print(_json({"results": [search_result(h).model_dump() for h in hits]}))
+        return 0
+    for rank, hit in enumerate(hits, start=1):
+        print(f"{rank}. [{hit.passage.id}] {hit.passage.title}  score={hit.score:.4f} "
+              f"dense={hit.dense_score:.3f} bm25={hit.bm25_score:.2f}")
+        print(textwrap.indent(textwrap.fill(hit.passage.text, 60), "   "))
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    snapshot = _holder(settings).snapshot()
+    answer = snapshot.answerer.answer(args.question, top_k=args.top_k or settings.top_k)
+    if args.json:
+        print(_json(ask_response(answer, 0.0).model_dump()))
+        return 0
+    print(answer.text)
+    if answer.citations:
+        print("\n来源：")
+    printed = set()
+    for citation in answer.citations:
+        if citation.marker in printed:
+            continue
+        printed.add(citation.marker)
+        passage = citation.hit.passage
+        print(f"[{citation.marker}] {passage.title}（{passage.date or '日期不详'}）{passage.id}")
+        print(textwrap.indent(textwrap.fill(citation.quote, 60), "    "))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    if current_version(settings.index_dir) is None:
+        print("no index yet: building it first", file=sys.stderr)
+        cmd_reindex(args, settings)
+    if args.workers > 1:
+        share_cores(args.workers)
+    uvicorn.run("service.api.app:create_app", factory=True, host=args.host, port=args.port,
+                workers=args.workers, log_level="info")
+    return 0
+
+
+def share_cores(workers: int) -> None:
+    """Give each worker's embedder its share of the cores (unless OMP_NUM_THREADS is set):
+    with the OpenMP default every worker starts one thread per core, and N workers
+    oversubscribe the machine N times over (measured in bench/bench_query.py)."""
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    required = ("question", "answerable") if args.refusal else ("question",)
+    questions = read_jsonl(args.questions, required)[: args.limit or None]  # before the model
+    embedder = embedder_for(settings)
+    if args.passages:
+        retriever = eval_index(settings, embedder, args.passages)
+    else:
+        index = load_current(settings.index_dir, embedder.name)
+        retriever = Retriever.from_settings(index, QueryVectors(embedder, 100_000), settings)
+    if args.refusal:
+        return _eval_refusal(retriever, settings, questions, args.json)
+    scores = [score_retrieval(retriever, questions, mode) for mode in modes_for(args.mode)]
+    if args.json:
+        print(_json([s.__dict__ for s in scores]))
+        return 0
+    print(f"{args.questions} ({len(questions)} questions)")
+    print(HEADER)
+    for score in scores:
+        print(score.row())
+    return 0
+
+
+def _eval_refusal(retriever: Retriever, settings: Settings, questions: list, as_json: bool) -> int:  # type: ignore[type-arg]
+    from service.answering.extractive import ExtractiveAnswerer
+    from service.answering.serving import refusal_policy
+    from service.evaluation.refusal_eval import HEADER as REFUSAL_HEADER
+    from service.evaluation.refusal_eval import score_refusal
+
+    answerer = ExtractiveAnswerer(retriever, refusal_policy(settings))
+    grid = sorted({round(0.1 * i, 2) for i in range(0, 10)} | {settings.refusal_threshold})
+    rows = [score_refusal(answerer, questions, t) for t in grid]
+    if as_json:
+        print(_json([r.__dict__ for r in rows]))
+        return 0
+    print(f"{len(questions)} questions; configured threshold {settings.refusal_threshold}")
+    print(REFUSAL_HEADER)
+    for row in rows:
+        mark = "  <- configured" if row.threshold == settings.refusal_threshold else ""
+        print(row.row() + mark)
+    return 0
+
+
+def _json(data: object) -> str:
+    import json
+
+    return json.dumps(data, ensure_ascii=False, indent=2)
+
+
+def cmd_match(args: argparse.Namespace, settings: Settings) -> int:
+    from service.api.routes.match import match_out, profile_out
+    from service.matching.matcher import build_profile, grouped
+
+    matcher = _holder(settings).snapshot().matcher
+    profile = build_profile(matcher.taxonomy, args.industry, args.qualification, args.need,
+                            args.foreign_staff, args.text)
+    matches = matcher.match(profile)
+    shown = matches[: args.limit or None]
+    if args.json:
+        items = [match_out(matcher, m, profile, i).model_dump() for i, m in enumerate(shown, 1)]
+        print(_json({"total": len(matches), "profile": profile_out(profile).model_dump(),
+                     "matches": items}))
+        return 0
+    print(f"共 {len(matches)} 项适用的政策和服务（{profile.describe()}）")
+    rank = {m.card.passage.id: i for i, m in enumerate(matches, 1)}
+    for group, members in grouped(shown, profile, once=True):
+        print(f"\n【{group}】")
+        for match in members:
+            passage = match.card.passage
+            print(f"{rank[passage.id]}. {passage.heading or passage.title}  score={match.score}")
+            print(f"   理由：{'；'.join(match.reasons)}")
+            summary = matcher.explain(match, profile).summary.text
+            print(textwrap.indent(textwrap.fill(summary, 60), "   "))
+            print(f"   来源：{passage.title}（{passage.date or '日期不详'}）{passage.id}")
+    if len(shown) < len(matches):
+        print(f"\n另有 {len(matches) - len(shown)} 项未列出（去掉 --limit 可看全部）")
+    return 0
+
+
+def cmd_eval_match(args: argparse.Namespace, settings: Settings) -> int:
+    from service.evaluation.match_eval import HEADER as MATCH_HEADER
+    from service.evaluation.match_eval import score_matching
+
+    matcher = _holder(settings).snapshot().matcher
+    scores = score_matching(matcher, read_jsonl(args.profiles, ("profile",)))
+    if args.json:
+        print(_json(scores.__dict__))
+        return 0
+    print(f"{args.profiles} over index {matcher.index.version}")
+    print(MATCH_HEADER)
+    print(scores.row())
+    for line in (*(f"missed: {m}" for m in scores.misses), *(f"leaked: {x}" for x in scores.leaks)):
+        print(line)
+    return 0

@@ -1,0 +1,195 @@
+"""Build a new index version from the corpus folder and make it current.
+
+Unchanged documents reuse their passages from the current version and their
+vectors from the embedding cache, so a reindex only embeds what is new.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from service.core.errors import Conflict, ServiceError
+from service.core.models import Document, Passage
+from service.core.settings import Settings
+from service.embedding.embedders import Embedder
+from service.embedding.passage_cache import PassageVectorCache
+from service.index.bm25 import build_bm25
+from service.index.store import (
+    FORMAT_VERSION,
+    MANIFEST,
+    current_version,
+    publish,
+    read_manifest,
+    read_passages,
+    remove_stale_builds,
+    versions_dir,
+    write_passages,
+)
+from service.index.vector_index import IndexSpec, build_index, choose_spec, save_index
+from service.ingest.chunking import ChunkingParams, chunk_document
+from service.ingest.corpus import load_corpus
+from service.ingest.extraction_cache import extraction_cache_for
+
+log = logging.getLogger("policybot")
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    version: str
+    documents: int
+    passages: int
+    embedded: int
+    seconds: float
+
+
+def embedding_text(passage: Passage) -> str:
+    """What is embedded and BM25-indexed: title and heading give the passage its context."""
+    context = " ".join(part for part in (passage.title, passage.heading) if part)
+    return f"{context}\n{passage.text}" if context else passage.text
+
+
+@contextmanager
+def build_lock(index_dir: Path, wait: bool = False) -> Iterator[None]:
+    """One build at a time per index folder; a second gets 409 (or waits)."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / ".lock", "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError as exc:
+            raise Conflict("a reindex is already running for this index; wait for it to "
+                           "finish and try again") from exc
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def reindex(settings: Settings, embedder: Embedder, *, wait: bool = False,
+            progress: bool = True, on_progress: Progress | None = None) -> BuildResult:
+    """Build a new version from ``settings.corpus_dir`` and switch CURRENT to it."""
+    with build_lock(settings.index_dir, wait=wait):
+        return rebuild(settings, embedder, progress=progress, on_progress=on_progress)
+
+
+def rebuild(settings: Settings, embedder: Embedder, *, progress: bool = True,
+            on_progress: Progress | None = None) -> BuildResult:
+    """``reindex`` for a caller that already holds the build lock (uploads, background jobs)."""
+    remove_stale_builds(settings.index_dir)
+    documents = load_corpus(settings.corpus_dir, extraction_cache_for(settings))
+    result = build_version(settings, embedder, documents, progress, on_progress)
+    prune_caches(settings)
+    return result
+
+
+def prune_caches(settings: Settings) -> None:
+    """Drop cached vectors and extracted texts that no reindex has used for
+    ``cache_keep_days`` (a reindex marks what it uses); they are only ever a speed-up."""
+    if not settings.cache_keep_days:
+        return
+    unused_since = time.time() - settings.cache_keep_days * 86400
+    vectors = PassageVectorCache(settings.data_dir / "embedding_cache.sqlite").prune(unused_since)
+    texts = extraction_cache_for(settings).prune(unused_since)
+    if vectors or texts:
+        log.info("dropped %d cached vectors and %d extracted texts unused for %d days",
+                 vectors, texts, settings.cache_keep_days)
+
+
+def build_version(settings: Settings, embedder: Embedder, documents: list[Document],
+                  progress: bool = True, on_progress: Progress | None = None) -> BuildResult:
+    """Write ``documents`` as a new index version (caller holds the build lock)."""
+    started = time.perf_counter()
+    report = on_progress or (lambda stage, done, total: None)
+    params = ChunkingParams(settings.chunk_size, settings.chunk_overlap)
+    passages = _chunk_all(documents, params, _previous_passages(settings, params, documents))
+    if not passages:
+        raise ServiceError(f"the corpus in {str(settings.corpus_dir)!r} has no text to index; "
+                           "add policy documents first", status=422)
+    report("chunked", len(passages), len(passages))
+    version = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ") + "-" + uuid.uuid4().hex[:6]
+    folder = settings.index_dir / f".build-{version}"
+    folder.mkdir(parents=True)  # before embedding: a build killed mid-way leaves it behind
+    try:
+        texts = [embedding_text(p) for p in passages]
+        cache = PassageVectorCache(settings.data_dir / "embedding_cache.sqlite")
+        vectors, embedded = cache.embed(embedder, texts, settings.embed_batch_size, progress)
+        report("embedded", len(passages), len(passages))
+        spec = choose_spec(len(passages))
+        save_index(build_index(vectors, spec), folder)
+        build_bm25(texts).save(folder)
+        write_passages(folder, passages)
+        manifest = _manifest(version, settings, embedder, spec, documents, passages)
+        (folder / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), "utf-8")
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    publish(settings.index_dir, folder, version, settings.keep_versions)
+    report("published", len(passages), len(passages))
+    return BuildResult(version, len(documents), len(passages), embedded,
+                       time.perf_counter() - started)
+
+
+def _chunk_all(documents: list[Document], params: ChunkingParams,
+               previous: dict[str, list[Passage]]) -> list[Passage]:
+    passages: list[Passage] = []
+    for document in documents:
+        passages.extend(previous.get(document.id) or chunk_document(document, params))
+    return passages
+
+
+def _previous_passages(settings: Settings, params: ChunkingParams,
+                       documents: list[Document]) -> dict[str, list[Passage]]:
+    """Passages of the current version for documents whose bytes and metadata are unchanged."""
+    version = current_version(settings.index_dir)
+    folder = versions_dir(settings.index_dir) / (version or "")
+    if version is None or not (folder / MANIFEST).exists():
+        return {}
+    manifest = read_manifest(folder)
+    if manifest.get("chunking") != {"size": params.size, "overlap": params.overlap}:
+        return {}
+    old = manifest.get("documents", {})
+    unchanged = {d.id for d in documents if old.get(d.id, {}).get("fingerprint") == _fingerprint(d)}
+    grouped: dict[str, list[Passage]] = {}
+    for passage in read_passages(folder):
+        if passage.document_id in unchanged:
+            grouped.setdefault(passage.document_id, []).append(passage)
+    return grouped
+
+
+def _fingerprint(document: Document) -> str:
+    return f"{document.sha256}|{document.title}|{document.source}|{document.date}"
+
+
+def _manifest(version: str, settings: Settings, embedder: Embedder, spec: IndexSpec,
+              documents: list[Document], passages: list[Passage]) -> dict[str, object]:
+    counts: dict[str, int] = {}
+    for passage in passages:
+        counts[passage.document_id] = counts.get(passage.document_id, 0) + 1
+    return {
+        "format_version": FORMAT_VERSION,
+        "version": version,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "embedder": {"name": embedder.name, "dim": embedder.dim},
+        "chunking": {"size": settings.chunk_size, "overlap": settings.chunk_overlap},
+        "vector_index": {"kind": spec.kind, "params": spec.params},
+        "passage_count": len(passages),
+        "corpus_dir": os.fspath(settings.corpus_dir),
+        "documents": {
+            d.id: {"title": d.title, "source": d.source, "date": d.date, "path": d.path,
+                   "sha256": d.sha256, "fingerprint": _fingerprint(d), "tags": list(d.tags),
+                   "passages": counts.get(d.id, 0)}
+            for d in documents
+        },
+    }
+

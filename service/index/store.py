@@ -1,0 +1,163 @@
+"""The index on disk: versioned folders, a manifest, and an atomic CURRENT pointer.
+
+    index/
+      CURRENT              name of the version being served (replaced atomically)
+      versions/<version>/  manifest.json, passages.jsonl, vectors.faiss, bm25_vocab.json,
+                           bm25_{offsets,doc_ids,impacts,doc_lengths}.npy (memory-mapped;
+                           versions written before them hold bm25.npz, still read)
+      .build-<version>/    a build in progress (removed if a build dies)
+      .lock                held while a build runs
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import faiss
+
+from service.core.errors import IndexMismatch, NotReady
+from service.core.models import Passage
+from service.index.bm25 import BM25Index
+from service.index.vector_index import IndexSpec, load_index
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+PASSAGES = "passages.jsonl"
+
+
+@dataclass(frozen=True)
+class LoadedIndex:
+    version: str
+    folder: Path
+    manifest: dict[str, Any]
+    passages: list[Passage]
+    vectors: faiss.Index
+    bm25: BM25Index
+
+    @property
+    def documents(self) -> dict[str, dict[str, Any]]:
+        return self.manifest["documents"]
+
+
+def versions_dir(index_dir: Path) -> Path:
+    return index_dir / "versions"
+
+
+def current_version(index_dir: Path) -> str | None:
+    """The version CURRENT names, or None when no index was ever built."""
+    try:
+        name = (index_dir / "CURRENT").read_text("utf-8").strip()
+    except FileNotFoundError:
+        return None
+    return name or None
+
+
+def switch_current(index_dir: Path, version: str) -> None:
+    """Point CURRENT at ``version`` with an atomic rename (readers see old or new, never half)."""
+    tmp = index_dir / f".CURRENT.{os.getpid()}.tmp"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(version + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, index_dir / "CURRENT")
+    _fsync_dir(index_dir)
+
+
+def read_manifest(folder: Path) -> dict[str, Any]:
+    return json.loads((folder / MANIFEST).read_text("utf-8"))
+
+
+def load_current(index_dir: Path, embedder_name: str) -> LoadedIndex:
+    version = current_version(index_dir)
+    if version is None:
+        raise NotReady(f"no index in {str(index_dir)!r} yet; run `policybot reindex`")
+    return load_version(index_dir, version, embedder_name)
+
+
+def load_version(index_dir: Path, version: str, embedder_name: str) -> LoadedIndex:
+    folder = versions_dir(index_dir) / version
+    if not (folder / MANIFEST).exists():
+        raise NotReady(f"index version {version!r} is missing in {str(index_dir)!r}; "
+                       "run `policybot reindex`")
+    manifest = read_manifest(folder)
+    check_manifest(manifest, embedder_name, folder)
+    spec = IndexSpec(**manifest["vector_index"])
+    return LoadedIndex(
+        version=version, folder=folder, manifest=manifest,
+        passages=read_passages(folder), vectors=load_index(folder, spec),
+        bm25=BM25Index.load(folder),
+    )
+
+
+def check_manifest(manifest: dict[str, Any], embedder_name: str, folder: Path) -> None:
+    found_format = manifest.get("format_version")
+    if found_format != FORMAT_VERSION:
+        raise IndexMismatch(
+            f"index {str(folder)!r} has format version {found_format}, this policybot reads "
+            f"{FORMAT_VERSION}; run `policybot reindex`"
+        )
+    built_with = manifest.get("embedder", {}).get("name")
+    if built_with != embedder_name:
+        raise IndexMismatch(
+            f"index {str(folder)!r} was built with embedder {built_with!r} but the settings "
+            f"ask for {embedder_name!r}; run `policybot reindex` (or set POLICYBOT_EMBEDDER)"
+        )
+
+
+def read_passages(folder: Path) -> list[Passage]:
+    with open(folder / PASSAGES, encoding="utf-8") as handle:
+        return [Passage(**json.loads(line)) for line in handle if line.strip()]
+
+
+def write_passages(folder: Path, passages: list[Passage]) -> None:
+    with open(folder / PASSAGES, "w", encoding="utf-8") as handle:
+        for passage in passages:
+            handle.write(json.dumps(asdict(passage), ensure_ascii=False) + "\n")
+
+
+def publish(index_dir: Path, build_folder: Path, version: str, keep: int) -> Path:
+    """Move a finished build into versions/, make it current, prune old versions."""
+    _fsync_tree(build_folder)
+    final = versions_dir(index_dir) / version
+    final.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(build_folder, final)
+    _fsync_dir(final.parent)
+    switch_current(index_dir, version)
+    prune(index_dir, keep)
+    return final
+
+
+def prune(index_dir: Path, keep: int) -> list[str]:
+    """Delete all but the newest ``keep`` versions (never the current one)."""
+    current = current_version(index_dir)
+    folders = sorted(p for p in versions_dir(index_dir).glob("*") if p.is_dir())
+    doomed = [p for p in folders[:-keep] if p.name != current] if keep else []
+    for folder in doomed:
+        shutil.rmtree(folder, ignore_errors=True)
+    return [p.name for p in doomed]
+
+
+def remove_stale_builds(index_dir: Path) -> None:
+    """Builds that died (e.g. kill -9) leave ``.build-*`` folders; they are never current."""
+    for folder in index_dir.glob(".build-*"):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.iterdir():
+        with open(path, "rb") as handle:
+            os.fsync(handle.fileno())
+    _fsync_dir(folder)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
