@@ -18,6 +18,13 @@ REPO = Path(__file__).resolve().parent.parent
 SEED_CORPUS = REPO / "corpus"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that need the real model are the `model` tier: `-m "not model"` skips them."""
+    for item in items:
+        if "embedder" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.model)
+
+
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
     """The bundled multilingual-e5-small, loaded once for the whole run."""

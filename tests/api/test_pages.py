@@ -168,12 +168,12 @@ def test_a_built_wheel_ships_the_web_page(tmp_path: Path) -> None:
     import sys
     import zipfile
 
-    repo = Path(__file__).resolve().parent.parent
+    repo = Path(__file__).resolve().parents[2]
     source = tmp_path / "source"
     for name in ("service", "web"):
         shutil.copytree(repo / name, source / name,
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "setup.py", "README.md"):
         shutil.copy(repo / name, source / name)
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
                     "-q", "-w", str(tmp_path / "dist"), str(source)], check=True)
@@ -185,6 +185,8 @@ def test_a_built_wheel_ships_the_web_page(tmp_path: Path) -> None:
         assert f"service/web/static/{path.name}" in names
     for path in (repo / "service" / "data").iterdir():  # the taxonomy and the dictionary
         assert f"service/data/{path.name}" in names
+    for module in (repo / "service").rglob("*.py"):  # every subpackage, found not listed
+        assert module.relative_to(repo).as_posix() in names
     installed = tmp_path / "installed"
     zipfile.ZipFile(wheel).extractall(installed)  # what pip install puts in site-packages
     found = subprocess.run(

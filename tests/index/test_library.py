@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from filemakers import POLICY_PARAGRAPHS, POLICY_TITLE, make_pdf
 
 from service.cli.main import main
 from service.core.errors import BadRequest, Conflict, CorpusError, NotFound
@@ -24,6 +23,7 @@ from service.index.library import (
     remove_document,
 )
 from service.index.store import current_version, read_manifest, read_passages, versions_dir
+from tests.filemakers import POLICY_PARAGRAPHS, POLICY_TITLE, make_pdf
 
 SEED_IDS = ("jinan-hitech-2023-q3", "jinan-hitech-2024-annual")  # conftest's seed corpus
 SEED_FILES = ["jinan-hitech-2023-q3.txt", "jinan-hitech-2024-annual.txt"]

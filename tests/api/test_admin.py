@@ -7,7 +7,13 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from filemakers import (
+
+from service.api.app import create_app
+from service.core.settings import Settings
+from service.embedding.embedders import Embedder
+from service.index.build import build_lock
+from service.index.store import current_version
+from tests.filemakers import (
     POLICY_PARAGRAPHS,
     POLICY_TITLE,
     make_corrupt_pdf,
@@ -17,12 +23,6 @@ from filemakers import (
     make_image_only_pdf,
     make_pdf,
 )
-
-from service.api.app import create_app
-from service.core.settings import Settings
-from service.embedding.embedders import Embedder
-from service.index.build import build_lock
-from service.index.store import current_version
 
 TOKEN = "test-admin-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

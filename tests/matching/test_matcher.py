@@ -27,7 +27,7 @@ from service.matching.matcher import (
     stated_dates,
 )
 
-PROFILES = Path(__file__).parent / "data" / "match_profiles.jsonl"
+PROFILES = Path(__file__).parents[1] / "data" / "match_profiles.jsonl"
 
 
 @pytest.fixture(scope="module")

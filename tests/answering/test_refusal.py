@@ -15,7 +15,7 @@ from service.embedding.embedders import Embedder
 from service.evaluation.refusal_eval import score_refusal
 from service.index.store import load_current
 
-DEV_SET = Path(__file__).parent / "data" / "refusal_dev.jsonl"
+DEV_SET = Path(__file__).parents[1] / "data" / "refusal_dev.jsonl"
 
 
 @pytest.fixture(scope="module")

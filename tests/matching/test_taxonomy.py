@@ -7,7 +7,7 @@ import pytest
 
 from service.matching.taxonomy import DEFAULT_TAXONOMY, Taxonomy, canonical, load_taxonomy, tag_text
 
-CORPUS = Path(__file__).parents[1] / "corpus"
+CORPUS = Path(__file__).parents[2] / "corpus"
 
 
 @pytest.fixture(scope="module")

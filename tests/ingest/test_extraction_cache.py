@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-from filemakers import POLICY_PARAGRAPHS, POLICY_TITLE, make_corrupt_pdf, make_docx, make_pdf
 
 from service.core.errors import ServiceError, Unprocessable
 from service.core.models import Document
@@ -18,6 +17,7 @@ from service.ingest.corpus import load_corpus
 from service.ingest.extraction import ExtractedText
 from service.ingest.extraction_cache import EXTRACTOR_VERSION, ExtractionCache
 from tests.conftest import make_settings
+from tests.filemakers import POLICY_PARAGRAPHS, POLICY_TITLE, make_corrupt_pdf, make_docx, make_pdf
 
 
 class CountingExtractor:

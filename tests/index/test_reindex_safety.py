@@ -18,13 +18,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from filemakers import POLICY_PARAGRAPHS, make_pdf
 
 from service.answering.serving import IndexHolder
 from service.core.settings import Settings
 from service.embedding.embedders import Embedder
 from service.index.build import reindex
 from service.index.store import current_version, load_current, versions_dir
+from tests.filemakers import POLICY_PARAGRAPHS, make_pdf
 
 pytestmark = pytest.mark.slow
 

@@ -4,7 +4,11 @@ import random
 import re
 
 import pytest
-from filemakers import (
+
+from service.core.errors import BadRequest, Unprocessable, UnsupportedMedia
+from service.ingest.extraction import SUPPORTED_SUFFIXES, decode_text, extract, safe_filename
+from service.ingest.readers.pdf import strip_page_furniture
+from tests.filemakers import (
     HTML_BOILERPLATE,
     POLICY_PARAGRAPHS,
     POLICY_TITLE,
@@ -17,10 +21,6 @@ from filemakers import (
     make_image_only_pdf,
     make_pdf,
 )
-
-from service.core.errors import BadRequest, Unprocessable, UnsupportedMedia
-from service.ingest.extraction import SUPPORTED_SUFFIXES, decode_text, extract, safe_filename
-from service.ingest.readers.pdf import strip_page_furniture
 
 HEADER = "济南高新区管理委员会文件"
 TABLE = [["项目", "金额"], ["研发补助", "200万元"]]
