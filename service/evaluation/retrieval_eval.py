@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,6 +10,7 @@ from typing import Any
 
 from service.answering.retrieval import MODES, Mode, QueryVectors, Retriever
 from service.core.errors import ServiceError
+from service.core.hashing import sha256_hex
 from service.core.models import Hit
 from service.core.settings import Settings
 from service.embedding.embedders import Embedder
@@ -65,7 +65,7 @@ def _record(path: Path, number: int, line: str, required: tuple[str, ...]) -> di
 
 def eval_index(settings: Settings, embedder: Embedder, passages_file: Path) -> Retriever:
     """A cached index of ``passages_file`` under data_dir/eval (built once per content)."""
-    digest = hashlib.sha256(passages_file.read_bytes()).hexdigest()[:16]
+    digest = sha256_hex(passages_file.read_bytes())[:16]
     key = f"{digest}-{settings.chunk_size}-{settings.chunk_overlap}"
     root = settings.data_dir / "eval" / key
     corpus = root / "corpus"
