@@ -7,7 +7,7 @@ import os
 import sys
 import textwrap
 
-from service.answering.retrieval import QueryVectors, Retriever
+from service.answering.retrieval import Retriever
 from service.answering.serving import IndexHolder
 from service.api.presenters import ask_response, search_result
 from service.core.errors import ServiceError
@@ -15,13 +15,13 @@ from service.core.settings import Settings
 from service.embedding.embedders import embedder_for
 from service.evaluation.retrieval_eval import (
     HEADER,
-    eval_index,
+    eval_retriever,
     modes_for,
     read_jsonl,
     score_retrieval,
 )
 from service.index.build import reindex
-from service.index.store import current_version, load_current
+from service.index.store import current_version
 
 
 def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
@@ -97,11 +97,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     required = ("question", "answerable") if args.refusal else ("question",)
     questions = read_jsonl(args.questions, required)[: args.limit or None]  # before the model
     embedder = embedder_for(settings)
-    if args.passages:
-        retriever = eval_index(settings, embedder, args.passages)
-    else:
-        index = load_current(settings.index_dir, embedder.name)
-        retriever = Retriever.from_settings(index, QueryVectors(embedder, 100_000), settings)
+    retriever = eval_retriever(settings, embedder, args.passages)
     if args.refusal:
         return _eval_refusal(retriever, settings, questions, args.json)
     scores = [score_retrieval(retriever, questions, mode) for mode in modes_for(args.mode)]
