@@ -17,7 +17,6 @@ from service.api.schemas import (
     TaxonomyResponse,
     TaxonomyValue,
 )
-from service.core.models import Citation, Hit
 from service.matching.matcher import (
     LABELS,
     PROFILE_FACETS,
@@ -70,10 +69,8 @@ def match_out(matcher: PolicyMatcher, match: Match, profile: Profile, marker: in
     """One match with its summary, and per reason the sentence that says it."""
     passage = match.card.passage
     evidence = matcher.explain(match, profile)
-    hit = Hit(passage, match.score, 0.0, 0.0)
     quotes = {quote.start: quote for _, quote in evidence.quotes}  # distinct sentences
-    citations = [citation_out(Citation(marker, hit, q.text, passage.start + q.start,
-                                       passage.start + q.end)) for q in quotes.values()]
+    citations = [citation_out(match.citation(marker, q)) for q in quotes.values()]
     return MatchOut(
         title=passage.heading or passage.title, summary=evidence.summary.text,
         reasons=list(match.reasons), score=match.score, citations=citations,
