@@ -18,7 +18,6 @@ from service.ingest.excerpts import as_excerpt
 from service.matching.matcher import Match, PolicyMatcher, Profile, build_profile, grouped
 
 MAX_ITEMS = 8
-MATCH_ENDPOINT = "/api/v1/match"
 SELF_REFERENCE = re.compile(r"我们|我公司|我司|本公司|本企业|我单位|我厂|咱们|我企业|我家企业")
 ASKS_WHAT_APPLIES = re.compile(
     r"(哪些|什么|啥)[^，。？！?!,]{0,8}?(政策|扶持|支持|优惠|补贴|帮助)"
@@ -102,7 +101,7 @@ def _compose(matcher: PolicyMatcher, profile: Profile, shown: list[Match], total
             items.append(f"· {as_excerpt(quote.text)}[{marker}]")
         lines.extend([f"【{group}】", *items] if items else [])
     if total > len(shown):
-        lines.append(f"另有 {total - len(shown)} 项，见 {MATCH_ENDPOINT}。")
+        lines.append(f"另有 {total - len(shown)} 项未列出，按企业画像查询政策匹配可得完整列表。")
     hits = tuple(m.hit() for m in shown)
     return Answer("\n".join(lines), True, tuple(citations), hits)
 

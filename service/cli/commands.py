@@ -138,7 +138,7 @@ def _json(data: object) -> str:
 
 
 def cmd_match(args: argparse.Namespace, settings: Settings) -> int:
-    from service.api.routes.match import match_out, profile_out
+    from service.api.presenters import match_out, profile_out
     from service.matching.matcher import build_profile, grouped
 
     matcher = _holder(settings).snapshot().matcher
@@ -147,7 +147,8 @@ def cmd_match(args: argparse.Namespace, settings: Settings) -> int:
     matches = matcher.match(profile)
     shown = matches[: args.limit or None]
     if args.json:
-        items = [match_out(matcher, m, profile, i).model_dump() for i, m in enumerate(shown, 1)]
+        items = [match_out(m, matcher.explain(m, profile), i).model_dump()
+                 for i, m in enumerate(shown, 1)]
         print(_json({"total": len(matches), "profile": profile_out(profile).model_dump(),
                      "matches": items}))
         return 0

@@ -266,7 +266,7 @@ def _canonical(facet: str, value: str, taxonomy: Taxonomy) -> str:
     if name is None:
         raise Unprocessable(
             f"profile.{facet}: unknown value {value!r}; accepted values: "
-            f"{accepted_values(facet, taxonomy)} (synonyms too: see GET /api/v1/taxonomy)"
+            f"{accepted_values(facet, taxonomy)} (synonyms too: see the taxonomy)"
         )
     return name
 
@@ -293,8 +293,8 @@ class PolicyMatcher:
         """Every card that applies to ``profile``: by score, then newest document first."""
         if profile.empty:
             raise Unprocessable("profile: name at least one industry, qualification or need "
-                                "(or a text that mentions one); accepted values: "
-                                "GET /api/v1/taxonomy")
+                                "(or a text that mentions one); the taxonomy lists the "
+                                "accepted values")
         cards = self.cards.candidates(profile)
         return ranked(m for card in cards if (m := self._match(card, profile)))
 
