@@ -25,6 +25,9 @@ REFUSAL = (
     "也可以在线上“泉惠企”平台查询全部惠企政策。"
 )
 MAX_SENTENCES = 4
+SCORE_FLOOR = 0.6  # a sentence must cover at least this share of the best one's coverage
+RANK_PENALTY = 0.02  # per retrieval rank, subtracted from a sentence's coverage when ranking
+NEAR_DUPLICATE = 0.6  # share of shared character bigrams above which a sentence repeats one
 LONG_SENTENCE = 160  # a longer sentence is trimmed to its best clauses (excerpts.py)
 
 
@@ -85,7 +88,7 @@ class ExtractiveAnswerer:
             return Answer(foreign_place_refusal(terms.foreign_places), False, (), tuple(hits))
         if not self.policy.answers(candidates, hits):
             return Answer(REFUSAL, False, (), tuple(hits))
-        chosen = _choose(candidates, self.max_chars)
+        chosen = choose_sentences(candidates, self.max_chars)
         return _compose(chosen, tuple(hits))
 
 
@@ -100,9 +103,9 @@ def _candidates(hit: Hit, rank: int, terms: QueryTerms) -> list[Candidate]:
     return out
 
 
-def _choose(candidates: list[Candidate], max_chars: int) -> list[Candidate]:
-    ranked = sorted(candidates, key=lambda c: (-(c.score - 0.02 * c.rank), c.rank, c.start))
-    floor = ranked[0].score * 0.6
+def choose_sentences(candidates: list[Candidate], max_chars: int) -> list[Candidate]:
+    ranked = sorted(candidates, key=lambda c: (-(c.score - RANK_PENALTY * c.rank), c.rank, c.start))
+    floor = ranked[0].score * SCORE_FLOOR
     chosen: list[Candidate] = []
     used = 0
     for candidate in ranked:
@@ -137,4 +140,4 @@ def _near_duplicate(a: str, b: str) -> bool:
     grams_b = {b[i : i + 2] for i in range(len(b) - 1)}
     if not grams_a or not grams_b:
         return a == b
-    return len(grams_a & grams_b) / min(len(grams_a), len(grams_b)) > 0.6
+    return len(grams_a & grams_b) / min(len(grams_a), len(grams_b)) > NEAR_DUPLICATE
