@@ -28,8 +28,7 @@ class QueryVectors:
     core the embedder can use): a free lane takes its share of the waiting questions in one
     ``embed_queries`` call and goes straight on to the next share when it is done, so the
     embedder runs back-to-back batches instead of waiting for a request thread to get the
-    GIL. (bench/bench_query.py at 10k passages, 8 at once: 0.735 of the embedder ceiling
-    when request threads made the one-thread calls, 0.772–0.79 with lane threads.) A
+    GIL (bench/bench_query.py measured the gain; see bench/README.md). A
     question asked twice at once is embedded once. Lane threads start on demand and end
     after ``LANE_IDLE_S`` without work.
     """
@@ -124,8 +123,7 @@ class QueryVectors:
 def _lower_priority_of_this_thread(nice: int) -> None:
     """Let the request threads (and a load generator) run first: a lane holds a core for a
     whole embedding, and while HTTP and answer work wait for a core the lanes run out of
-    questions. Measured at 10k passages, 8 at once: +1.6 to +5.5 % questions/s in 4 paired
-    runs. Linux only (a thread has its own nice value there); raising it needs no rights."""
+    questions (a few per cent more questions/s in bench/bench_query.py). Linux only (a thread has its own nice value there); raising it needs no rights."""
     if sys.platform.startswith("linux"):
         thread = threading.get_native_id()
         with suppress(OSError):
