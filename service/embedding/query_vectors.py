@@ -123,7 +123,8 @@ class QueryVectors:
 def _lower_priority_of_this_thread(nice: int) -> None:
     """Let the request threads (and a load generator) run first: a lane holds a core for a
     whole embedding, and while HTTP and answer work wait for a core the lanes run out of
-    questions (a few per cent more questions/s in bench/bench_query.py). Linux only (a thread has its own nice value there); raising it needs no rights."""
+    questions (a few per cent more questions/s in bench/bench_query.py). Linux only (a
+    thread has its own nice value there); raising it needs no rights."""
     if sys.platform.startswith("linux"):
         thread = threading.get_native_id()
         with suppress(OSError):
