@@ -42,20 +42,24 @@ def docx_bomb(inflated_mib: int = 1024, *, declared_mib: int | None = None) -> b
     return _zip(members)
 
 
-def pdf_whitespace_bomb(pages: int = 40, stream_mib: int = 16) -> bytes:
+def pdf_whitespace_bomb(pages: int = 40, stream_mib: int = 16, *, shared: bool = True) -> bytes:
     """A PDF whose ``pages`` pages all draw one shared Flate stream of ``stream_mib`` MiB of
-    spaces (a few kilobytes compressed), so a naive reader parses it once per page."""
+    spaces (a few kilobytes compressed), so a naive reader parses it once per page.
+
+    ``shared=False`` gives each page its own copy: inflated, they all take memory at once."""
     writer = PdfWriter()
     content = DecodedStreamObject()
     content.set_data(b" " * (stream_mib * _MIB) + b"BT /F1 12 Tf 72 700 Td (Policy) Tj ET")
-    reference = writer._add_object(content.flate_encode(level=9))
+    packed = content.flate_encode(level=9)
+    reference = writer._add_object(packed)
     font = writer._add_object(DictionaryObject({
         NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"): NameObject("/Type1"),
         NameObject("/BaseFont"): NameObject("/Helvetica")}))
     resources = DictionaryObject({NameObject("/Font"): DictionaryObject({NameObject("/F1"): font})})
     for _ in range(pages):
         page = writer.add_blank_page(width=595, height=842)
-        page[NameObject("/Contents")] = reference
+        page[NameObject("/Contents")] = reference if shared else writer._add_object(
+            packed.clone(writer))
         page[NameObject("/Resources")] = resources
     buffer = io.BytesIO()
     writer.write(buffer)

@@ -87,9 +87,11 @@ class ExtractionSandbox:
                 raise _too_slow(name, f"took longer than {self.limits.wall_seconds:g} s (twice "
                                       "the limit POLICYBOT_EXTRACT_SECONDS)")
             try:
-                reply = connection.recv()
+                reply, spent = connection.recv()
             except (EOFError, OSError):
                 raise self._died(name) from None
+            if spent:  # it ran out of memory, or nearly: the next file gets a fresh one
+                self._stop()
             log.debug("sandbox read %s in %.3f s", name, time.monotonic() - started)
         return _result(reply)
 
@@ -188,43 +190,33 @@ def serve(connection: Connection, limits: ExtractLimits) -> None:
         except (EOFError, OSError):  # the server closed the pipe or went away
             return
         _limit_cpu(limits.seconds)
-        reply, fatal = _read_one(READERS, suffix, name, data, limits)
+        reply, fatal = _read_one(READERS, suffix, name, data, limits, memory)
         del data
-        connection.send(reply)
+        connection.send((reply, fatal))
         if fatal:
             return  # after running out of memory, start clean
 
 
 def _read_one(readers: dict[str, Any], suffix: str, name: str, data: bytes,
-              limits: ExtractLimits) -> tuple[tuple[str, ...], bool]:
-    """The reply for one file and whether the helper must end after it."""
+              limits: ExtractLimits, memory: int) -> tuple[tuple[str, ...], bool]:
+    """The reply for one file and whether the helper must end after it: after any file
+    that took it to within 5% of ``memory`` (its address-space limit), since parsers
+    report a failed allocation in many ways (MemoryError, lxml's and lexbor's own errors)."""
     try:
         title, text = readers[suffix].read(name, data)
         limits.check_chars(name, text)
         limits.check_chars(name, title)
-        return ("ok", title, text), False
-    except MemoryError:
-        error = _memory_error(name, limits)
-        return ("error", type(error).__name__, error.message, str(error.status)), True
-    except ServiceError as exc:
-        fatal = _out_of_memory(exc)
-        if fatal:
-            exc = _memory_error(name, limits)
-        return ("error", type(exc).__name__, exc.message, str(exc.status)), fatal
-    except Exception as exc:  # a parser bug on a strange file: still the file's problem
+        return ("ok", title, text), _peak_address_space() > 0.95 * memory
+    except Exception as exc:
+        if _caused_by_memory(exc) or _peak_address_space() > 0.95 * memory:
+            error: ServiceError = _memory_error(name, limits)
+            return ("error", type(error).__name__, error.message, str(error.status)), True
+        if isinstance(exc, ServiceError):
+            return ("error", type(exc).__name__, exc.message, str(exc.status)), False
+        # a parser bug on a strange file: still the file's problem
         return ("error", "Unprocessable", f"{name}: the file could not be read "
                 f"({type(exc).__name__}); save it again from the original and upload the new "
                 "copy", "422"), True
-
-
-def _out_of_memory(exc: BaseException) -> bool:
-    """Whether a MemoryError (or lxml's "Memory allocation failed") is behind ``exc``."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, MemoryError) or "memory allocation failed" in str(seen).lower():
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
 
 
 def _limit_cpu(seconds: float) -> None:
@@ -233,6 +225,28 @@ def _limit_cpu(seconds: float) -> None:
     soft = math.ceil(used.ru_utime + used.ru_stime + seconds)
     _, hard = resource.getrlimit(resource.RLIMIT_CPU)
     resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+
+
+def _caused_by_memory(exc: BaseException) -> bool:
+    """Whether a MemoryError (or a parser's "memory allocation failed") is behind ``exc``."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, MemoryError) or "memory allocation failed" in str(seen).lower():
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _peak_address_space() -> int:
+    """The helper's largest virtual size so far (VmPeak, Linux); 0 elsewhere."""
+    try:
+        with open(f"/proc/{os.getpid()}/status") as status:
+            for line in status:
+                if line.startswith("VmPeak:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
 
 
 def _address_space_bytes() -> int:
