@@ -77,12 +77,13 @@ class ExtractionCache:
 
     @contextmanager
     def _one_at_a_time(self) -> Iterator[None]:
-        with open(self.folder / ".extracting.lock", "a+") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        """An exclusive lock on the cache folder itself (no lock file is left behind)."""
+        descriptor = os.open(self.folder, os.O_RDONLY)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(descriptor)  # releases the lock
 
     def _load(self, entry: Path) -> ExtractedText | None:
         try:
