@@ -60,6 +60,15 @@ class Settings(BaseSettings):
         180, ge=0, description="A reindex drops cached passage vectors and extracted texts "
         "that no reindex has used for this many days; 0 keeps them forever.")
     max_body_bytes: int = Field(64 * 1024, ge=1024, description="JSON request body limit.")
+    extract_memory_mb: int = Field(
+        1024, ge=64, le=65536, description="Memory (MB) the sandboxed reader of one PDF, DOCX "
+        "or HTML file may use beyond its parsers; a file that needs more is refused (422).")
+    extract_seconds: float = Field(
+        30.0, gt=0, le=3600, description="CPU seconds one PDF, DOCX or HTML file may take to "
+        "read (the wall-clock limit is twice this); a slower file is refused (422).")
+    extract_max_chars: int = Field(
+        2_000_000, ge=1000, description="Characters of text one file may hold; a longer file "
+        "is refused (413): split it.")
 
     @field_validator("embedder")
     @classmethod
