@@ -2,7 +2,8 @@
 standalone question before retrieval.
 
 A question leans on the conversation when it has a pronoun or ordinal (它, 这个, 该, 其,
-那…呢, 第二个 …) or no topic of its own (only generic words: 条件, 申请, 材料 …). Such a
+那…呢, 第二个 …), no topic of its own (only generic words: 条件, 申请, 材料 …), or is short
+and names no subject (高新区, 我们 …: "销售收入有多少？"). Such a
 question is rewritten by the LLM when one is configured (one short call, cached), else by
 rules: the topic terms of the previous question (or of the N-th item of the previous
 answer, for 第N个) are put in front of it, except those the question replaces
@@ -22,14 +23,17 @@ from service.answering.prompts import rewrite_messages
 from service.core.models import Turn
 from service.index.tokenizer import tagged_words
 
-PRONOUN = re.compile(r"它们?|这个|那个|这些|那些|这项|那项|这种|那种|该|此项|其|上述|前者|后者|"
-                     r"^那|^那么|第[一二三四五六七八九十\d]+(?:个|项|条|家|种|点)")
+PRONOUN = re.compile(r"它们?|这个|那个|里面|这里|那里|这些|那些|这项|那项|这种|那种|该|此项|其|"
+                     r"上述|前者|后者|^那|^那么|第[一二三四五六七八九十\d]+(?:个|项|条|家|种|点)")
 ORDINAL = re.compile(r"第([一二三四五六七八九十\d]+)(?:个|项|条|家|种|点)")
 TOPIC_FLAGS = ("n", "vn", "eng", "nz", "ns", "nt", "nr", "j", "l", "i")
 GENERIC = frozenset(
     "条件 申请 材料 流程 办理 要求 标准 时间 期限 资格 方式 渠道 地方 地址 部门 费用 政策 企业 "
     "公司 单位 高新区 济南 济南高新区 情况 内容 规定 程序 手续 资料 途径 办法 措施 补贴 支持 "
     "服务 人 事 东西 问题 电话 联系 区别 作用 意思".split())
+SUBJECT = re.compile(r"高新区|我们|我司|我公司|本公司|外籍|外国|德国")
+STANDALONE_CHARS = 15  # a question this long that names no subject still stands alone
+CARRY_FLAGS = TOPIC_FLAGS + ("v", "a", "m", "t")
 CN_ORDINALS = {c: i for i, c in enumerate("一二三四五六七八九十", start=1)}
 MAX_REWRITE_CHARS = 200
 REWRITE_TOKENS = 64
@@ -47,7 +51,22 @@ def topic_terms(text: str) -> list[str]:
 
 
 def leans_on_history(question: str) -> bool:
-    return bool(PRONOUN.search(question)) or not topic_terms(question)
+    if PRONOUN.search(question) or question.rstrip("？?。 ").endswith("呢"):
+        return True
+    if not topic_terms(question):
+        return True
+    return not SUBJECT.search(question) and len(question) < STANDALONE_CHARS
+
+
+def carried_terms(text: str) -> list[str]:
+    """What a previous question contributes: its nouns, verbs, adjectives, numbers and
+    times of two or more characters, generic words left out."""
+    terms = []
+    for word, flag in tagged_words(text):
+        if (flag.startswith(CARRY_FLAGS) and len(word) > 1 and word not in GENERIC
+                and not PRONOUN.fullmatch(word) and word not in terms):
+            terms.append(word)
+    return terms
 
 
 class FollowupRewriter:
@@ -91,8 +110,12 @@ class FollowupRewriter:
 
 def rewrite_by_rules(question: str, history: Sequence[Turn]) -> str:
     own = topic_terms(question)
+    swapped = _swapped(question, own, history[-1].question)
+    if swapped:
+        return swapped
     carried = _referenced_item(question, history[-1]) or _previous_topic(history)
-    carried = [t for t in carried if t not in question and not _replaced_by(t, own)]
+    carried = [t for t in carried
+               if t not in question and not _replaced_by(t, own) and not _covered(t, carried)]
     if not carried:
         return question
     return "".join(carried) + " " + question
@@ -101,7 +124,7 @@ def rewrite_by_rules(question: str, history: Sequence[Turn]) -> str:
 def _previous_topic(history: Sequence[Turn]) -> list[str]:
     """Topic terms of the latest earlier question that has any."""
     for turn in reversed(history):
-        terms = topic_terms(turn.question)
+        terms = carried_terms(turn.question)
         if terms:
             return terms
     return []
@@ -119,6 +142,23 @@ def _referenced_item(question: str, turn: Turn) -> list[str]:
     if not 1 <= index <= len(items):
         return []
     return topic_terms(re.sub(r"\[\d+\]", "", items[index - 1]))[:4]
+
+
+def _swapped(question: str, own: list[str], previous: str) -> str | None:
+    """"那外资企业呢？" after "民营企业能获得哪些金融支持？": the previous question with
+    民营企业 replaced by 外资企业; None unless the question is such an X呢 question."""
+    if not question.rstrip("？?。 ").endswith("呢"):
+        return None
+    for old in topic_terms(previous):
+        new = next((t for t in own if _replaced_by(old, [t])), None)
+        if new is not None:
+            return previous.replace(old, new)
+    return None
+
+
+def _covered(term: str, terms: list[str]) -> bool:
+    """上市 is covered by 上市企业: carry the longer word only."""
+    return any(term != other and term in other for other in terms)
 
 
 def _replaced_by(term: str, own: list[str]) -> bool:

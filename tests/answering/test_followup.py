@@ -54,3 +54,9 @@ def test_rules_take_over_when_the_llm_fails() -> None:
     config = LLMConfig(f"http://127.0.0.1:{free_port()}/v1", "m", SecretStr(""), 1.0, 64)
     with ChatClient(config, CircuitBreaker(100)) as client:
         assert "泉惠企" in FollowupRewriter(client).rewrite("它怎么申请？", [ZONE_SERVICE])
+
+
+def test_a_short_question_without_a_subject_leans_but_a_new_full_question_does_not() -> None:
+    assert leans_on_history("销售收入有多少？")
+    assert not leans_on_history("高新区有没有独角兽企业？")
+    assert not leans_on_history("做中药材生意，有没有线上的采购交易平台？")
