@@ -1,8 +1,12 @@
 """One question of a conversation, answered: follow-up rewrite, then the profile list,
-the written (generative) answer or the extractive one, as a stream of events."""
+the written (generative) answer or the extractive one, as a stream of events.
+
+The follow-up rewrite and the written answer share one LLM budget (``llm_timeout_s``), so
+a question is answered within that budget plus the extractive time."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
@@ -23,6 +27,7 @@ class Conversation:
 
     def events(self, question: str, top_k: int = 5, profile: Profile | None = None,
                history: Sequence[Turn] = ()) -> Iterator[Event]:
+        started = time.monotonic()
         standalone = self.rewriter.rewrite(question, history)
         rewritten = standalone if standalone != question else None
         lists = self.answerer.profile_of(standalone, profile) is not None
@@ -30,7 +35,8 @@ class Conversation:
             answer = self.answerer.answer(standalone, top_k=top_k, profile=profile)
             yield from answer_events(replace(answer, standalone_question=rewritten))
             return
-        for event in self.generative.events(standalone, top_k, history):
+        budget = self.generative.client.config.timeout_s - (time.monotonic() - started)
+        for event in self.generative.events(standalone, top_k, history, budget):
             if isinstance(event, DoneEvent):
                 event = DoneEvent(replace(event.answer, standalone_question=rewritten))
             yield event

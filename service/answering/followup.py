@@ -95,7 +95,9 @@ class FollowupRewriter:
         assert self.client is not None
         try:
             reply = self.client.complete(rewrite_messages(question, history),
-                                         max_tokens=REWRITE_TOKENS, timeout_s=REWRITE_TIMEOUT_S)
+                                         max_tokens=REWRITE_TOKENS,
+                                         timeout_s=min(REWRITE_TIMEOUT_S,
+                                                       self.client.config.timeout_s / 2))
         except LLMError:
             return None
         written = reply.strip().splitlines()[0].strip() if reply.strip() else ""

@@ -44,8 +44,10 @@ class GenerativeAnswerer:
         self.verifier = verifier
         self.max_passages = max_passages
 
-    def events(self, question: str, top_k: int = 5,
-               history: Sequence[Turn] = ()) -> Iterator[Event]:
+    def events(self, question: str, top_k: int = 5, history: Sequence[Turn] = (),
+               budget_s: float | None = None) -> Iterator[Event]:
+        """``budget_s``: seconds left for the LLM (the follow-up rewrite may have used some);
+        None: the client's whole timeout."""
         with stage("retrieve"):
             retrieved = self.extractive.retrieve(question, top_k)
         yield CitationsEvent(retrieved.hits)
@@ -58,7 +60,7 @@ class GenerativeAnswerer:
         writer = _Writer(hits, self.verifier)
         try:
             yield from writer.write(self.client, answer_messages(
-                question, [h.passage for h in hits], history))
+                question, [h.passage for h in hits], history), budget_s)
         except LLMError as exc:
             reason = exc.reason
         else:
@@ -69,6 +71,16 @@ class GenerativeAnswerer:
         if not writer.citations:
             yield from sentence_events(fallback)
         yield DoneEvent(replace(fallback, fallback_reason=reason, dropped=writer.dropped))
+
+
+def _timed(pieces: Iterator[str], name: str) -> Iterator[str]:
+    """``pieces``, adding the time spent waiting for each to the request's ``name`` stage."""
+    while True:
+        with stage(name):
+            piece = next(pieces, None)
+        if piece is None:
+            return
+        yield piece
 
 
 class _Writer:
@@ -84,18 +96,21 @@ class _Writer:
         self.dropped = 0
         self.declined = False
 
-    def write(self, client: ChatClient, messages: list[dict[str, str]]) -> Iterator[SentenceEvent]:
+    def write(self, client: ChatClient, messages: list[dict[str, str]],
+              budget_s: float | None = None) -> Iterator[SentenceEvent]:
         stream = SentenceStream()
         first_token: float | None = None
-        for piece in client.stream(messages):
+        for piece in _timed(client.stream(messages, timeout_s=budget_s), "llm"):
             if piece and first_token is None:
                 first_token = time.perf_counter()
             for sentence in stream.feed(piece):
+                complete = time.perf_counter()
                 event = self._accept(sentence)
                 if event is not None:
                     if not self.sentences[1:] and first_token is not None:
-                        record("first_sentence_after_token",
-                               (time.perf_counter() - first_token) * 1000)
+                        shown = time.perf_counter()
+                        record("first_sentence_after_token", (shown - first_token) * 1000)
+                        record("first_sentence_check", (shown - complete) * 1000)
                     yield event
             if self.declined:
                 return

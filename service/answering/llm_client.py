@@ -129,7 +129,11 @@ class ChatClient:
         learns the outcome when the reply ends (or fails)."""
         if not self.breaker.allow():
             raise LLMError("the LLM is skipped for a while after repeated failures")
-        deadline = time.monotonic() + (timeout_s or self.config.timeout_s)
+        budget = self.config.timeout_s if timeout_s is None else min(timeout_s,
+                                                                     self.config.timeout_s)
+        if budget <= 0:
+            raise LLMError("no time was left for the LLM")
+        deadline = time.monotonic() + budget
         body = {"model": self.config.model, "messages": messages, "stream": True,
                 "temperature": 0.1, "max_tokens": max_tokens or self.config.max_tokens}
         produced = False
@@ -155,8 +159,11 @@ class ChatClient:
         return "".join(self.stream(messages, max_tokens, timeout_s))
 
     def _pieces(self, body: dict[str, Any], deadline: float) -> Iterator[str]:
+        left = max(deadline - time.monotonic(), 0.001)
+        timeout = httpx.Timeout(left, connect=min(left, 5.0))
         try:
-            with self._http.stream("POST", "/chat/completions", json=body) as response:
+            with self._http.stream("POST", "/chat/completions", json=body,
+                                   timeout=timeout) as response:
                 if response.status_code >= 400:
                     raise LLMError(f"the LLM answered HTTP {response.status_code}")
                 kind = response.headers.get("content-type", "")

@@ -165,6 +165,17 @@ def test_history_rewrites_a_follow_up_and_reaches_the_llm(llm_app: TestClient,
     assert any(m["content"] == "“涉外服务专区”能办什么？" for m in messages)
 
 
+def test_a_hanging_llm_on_a_follow_up_stays_within_one_timeout(llm_app: TestClient,
+                                                                double: LLMDouble) -> None:
+    double.reply = Reply(["迟到。"], hang_s=TIMEOUT_S + 1.5)  # the rewrite and the answer hang
+    history = [{"question": "外籍员工的工作许可和居留能一起办吗？", "answer": ""}]
+    started = time.monotonic()
+    body = ask(llm_app, question="它在哪个窗口办？", history=history)
+    assert time.monotonic() - started < TIMEOUT_S + 1.0
+    assert body["mode"] == "extractive" and body["fallback_reason"]
+    assert "外籍员工" in body["standalone_question"]  # the rules took over
+
+
 def test_readyz_reports_the_llm_without_failing(llm_app: TestClient, seed_client: TestClient) -> None:
     ready = llm_app.get("/readyz").json()
     assert ready["llm"] == {"configured": True, "model": "qwen2.5:7b-instruct", "breaker": "closed"}
