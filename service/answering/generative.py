@@ -58,6 +58,7 @@ class GenerativeAnswerer:
             return
         hits = retrieved.hits[: self.max_passages]
         writer = _Writer(hits, self.verifier)
+        reason: str | None
         try:
             yield from writer.write(self.client, answer_messages(
                 question, [h.passage for h in hits], history), budget_s)
