@@ -28,6 +28,8 @@ def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
     result = reindex(settings, embedder_for(settings), wait=True)
     print(f"index version {result.version}: {result.documents} documents, {result.passages} "
           f"passages, {result.embedded} embedded, {result.seconds:.1f}s -> {settings.index_dir}")
+    for reason in result.skipped:
+        print(f"skipped {reason}", file=sys.stderr)
     return 0
 
 

@@ -141,7 +141,10 @@ class ReindexJobs:
         if not path.exists():
             return None
         data = json.loads(path.read_text("utf-8"))
-        result = BuildResult(**data.pop("result")) if data.get("result") else None
+        saved = data.pop("result", None)
+        result = None
+        if saved:
+            result = BuildResult(**{**saved, "skipped": tuple(saved.get("skipped", ()))})
         return Job(**{**data, "result": result})
 
     def _path(self, job_id: str) -> Path:

@@ -378,14 +378,27 @@ def test_reindex_job_runs_in_the_background_and_reports_its_result(
     assert status["done"] == status["total"] == status["result"]["passages"]
 
 
-def test_failed_reindex_job_reports_why(client: TestClient, settings: Settings) -> None:
+def test_reindex_job_skips_an_unreadable_file_and_names_it(client: TestClient,
+                                                           settings: Settings) -> None:
     (settings.corpus_dir / "broken.txt").write_text("---\ntitle: x\n", "utf-8")
+
+    status = wait_for_job(client, client.post("/api/v1/reindex", headers=AUTH).json()["job"])
+
+    assert status["status"] == "done"
+    assert status["result"]["documents"] == 2
+    [skipped] = status["result"]["skipped"]
+    assert skipped.startswith("broken.txt: front matter starts with '---' but never ends")
+
+
+def test_failed_reindex_job_reports_why(client: TestClient, settings: Settings) -> None:
+    for path in settings.corpus_dir.glob("*.txt"):
+        path.write_text("---\ntitle: x\n", "utf-8")
     version = current_version(settings.index_dir)
 
     status = wait_for_job(client, client.post("/api/v1/reindex", headers=AUTH).json()["job"])
 
     assert status["status"] == "failed"
-    assert "front matter starts with '---' but never ends" in status["error"]
+    assert "has no text to index" in status["error"]
     assert current_version(settings.index_dir) == version
 
 

@@ -62,6 +62,8 @@ class BuildOut(BaseModel):
     passages: int
     embedded: int = Field(description="Passages embedded now; the rest came from the cache.")
     seconds: float
+    skipped: list[str] = Field(default_factory=list, description="Corpus files left out "
+                               "because they could not be read, each as 'path: reason'.")
 
 
 class JobOut(BaseModel):
