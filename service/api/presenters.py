@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from service.api.schemas import AskResponse, CitationOut, SearchResult
+from service.api.schemas import AskResponse, CitationOut, SearchResult, UnansweredOut
 from service.core.models import Answer, Citation, Hit
+from service.storage.questions import UnansweredQuestion
 
 
 def citation_out(citation: Citation) -> CitationOut:
@@ -31,3 +32,15 @@ def search_result(hit: Hit) -> SearchResult:
         dense_score=hit.dense_score, bm25_score=hit.bm25_score, heading=passage.heading,
         source=passage.source or None, date=passage.date or None,
     )
+
+
+def unanswered_out(question: UnansweredQuestion) -> UnansweredOut:
+    return UnansweredOut(question=question.question, count=question.count,
+                         first_asked=question.first_asked, last_asked=question.last_asked)
+
+
+UNANSWERED_CSV_HEADER = ("question", "count", "first_asked", "last_asked")
+
+
+def unanswered_row(question: UnansweredQuestion) -> tuple[object, ...]:
+    return (question.question, question.count, question.first_asked, question.last_asked)

@@ -202,3 +202,21 @@ class TaxonomyFacet(BaseModel):
 
 class TaxonomyResponse(BaseModel):
     facets: list[TaxonomyFacet]
+
+
+# --- Staff lists (service/api/routes/unanswered.py, feedback) ---
+
+
+class UnansweredOut(BaseModel):
+    question: str = Field(description="The latest wording of the question.",
+                          examples=["高新区对跨境电商企业有仓储补贴吗？"])
+    count: int = Field(description="Times it was asked (same normalised text).", examples=[3])
+    first_asked: str = Field(description="UTC, ISO 8601.", examples=["2026-01-05T08:30:00+00:00"])
+    last_asked: str = Field(description="UTC, ISO 8601.", examples=["2026-01-07T10:02:11+00:00"])
+
+
+class UnansweredList(BaseModel):
+    enabled: bool = Field(description="False when POLICYBOT_QUESTION_LOG=off (nothing is kept).")
+    keep_days: int = Field(description="Days a question stays in the list.", examples=[180])
+    total: int = Field(description="Distinct questions in the list.", examples=[12])
+    items: list[UnansweredOut] = Field(description="Most recently asked first.")

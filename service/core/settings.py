@@ -60,6 +60,16 @@ class Settings(BaseSettings):
         180, ge=0, description="A reindex drops cached passage vectors and extracted texts "
         "that no reindex has used for this many days; 0 keeps them forever.")
     max_body_bytes: int = Field(64 * 1024, ge=1024, description="JSON request body limit.")
+    question_log: bool = Field(
+        True, description="Keep the questions the service could not answer (text and time "
+        "only, no IP address) for staff: `GET /api/v1/unanswered`. `off` turns it off.")
+    question_log_days: int = Field(
+        180, ge=1, description="Days an unanswered question is kept in that list.")
+    log_questions: bool = Field(
+        False, description="Put question texts in the access log lines (`on`); off by default.")
+    cors_origins: str = Field(
+        "", description="Comma-separated origins whose pages may call the API from the "
+        "browser (e.g. `https://portal.example.cn`); empty: none (off).")
 
     @field_validator("embedder")
     @classmethod

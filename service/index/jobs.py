@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -20,6 +21,7 @@ from typing import Literal
 
 import numpy as np
 
+from service.core import metrics
 from service.core.errors import NotFound, ServiceError
 from service.core.settings import Settings
 from service.embedding.embedders import Embedder
@@ -66,6 +68,8 @@ class Job:
     total: int = 0
     result: BuildResult | None = None
     error: str | None = None
+    started: float = 0.0  # seconds since the epoch
+    finished: float | None = None
 
 
 class ReindexJobs:
@@ -81,7 +85,7 @@ class ReindexJobs:
         """Start a rebuild from the corpus folder; ``Conflict`` if a build is running."""
         lock = ExitStack()
         lock.enter_context(build_lock(self.settings.index_dir))
-        job = Job(id=uuid.uuid4().hex[:12])
+        job = Job(id=uuid.uuid4().hex[:12], started=time.time())
         with self._lock:
             self._jobs[job.id] = job
             for old in list(self._jobs)[:-KEEP_JOBS]:
@@ -104,6 +108,12 @@ class ReindexJobs:
                            "starts one and returns its id")
         return job
 
+    def recent(self, limit: int = 10) -> list[Job]:
+        """The newest jobs any worker of this server started, newest first."""
+        jobs = [job for path in self.folder.glob("*.json")
+                if (job := self._load(path.stem)) is not None]
+        return sorted(jobs, key=lambda job: job.started, reverse=True)[:limit]
+
     def _run(self, job_id: str, embedder: Embedder, lock: ExitStack,
              on_finished: Callable[[], None]) -> None:
         def progress(stage: str, done: int, total: int) -> None:
@@ -121,7 +131,8 @@ class ReindexJobs:
         except Exception as exc:  # a background thread has nobody else to report to
             log.exception("reindex job %s failed", job_id)
             changes = {"status": "failed", "error": f"internal error: {exc}"}
-        self._update(job_id, **changes)
+        self._update(job_id, **changes, finished=time.time())
+        metrics.count_reindex_job(str(changes["status"]))
 
     def _update(self, job_id: str, **changes: object) -> None:
         with self._lock:

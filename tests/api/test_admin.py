@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.api.app import create_app
+from service.api.auth import DISABLED
 from service.core.settings import Settings
 from service.embedding.embedders import Embedder
 from service.index.build import build_lock
@@ -73,7 +74,9 @@ def wait_for_job(client: TestClient, job: str) -> dict:  # type: ignore[type-arg
 # ---- authorisation ------------------------------------------------------------------------
 
 ADMIN_ROUTES = [("POST", DOCUMENTS), ("DELETE", f"{DOCUMENTS}/jinan-hitech-2023-q3"),
-                ("POST", "/api/v1/reindex"), ("GET", "/api/v1/reindex/abc")]
+                ("POST", "/api/v1/reindex"), ("GET", "/api/v1/reindex/abc"),
+                ("GET", "/api/v1/reindex"), ("GET", "/api/v1/feedback"),
+                ("GET", "/api/v1/unanswered"), ("GET", "/api/v1/unanswered?format=csv")]
 
 
 @pytest.mark.parametrize(("method", "path"), ADMIN_ROUTES)
@@ -101,8 +104,7 @@ def test_admin_api_is_off_without_a_configured_token(
     with TestClient(app) as client:
         response = client.request(method, path, headers=AUTH)
 
-    assert response.json() == {"error": "admin API disabled: set POLICYBOT_ADMIN_TOKEN",
-                               "status": 403}
+    assert response.json() == {"error": DISABLED, "status": 403}
 
 
 def test_token_is_checked_before_the_body_is_read(client: TestClient, settings: Settings) -> None:

@@ -8,9 +8,10 @@ token the admin API is off (403). The routes are thin: they parse the request an
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.datastructures import UploadFile
@@ -74,6 +75,12 @@ class JobOut(BaseModel):
     total: int
     result: BuildOut | None = None
     error: str | None = None
+    started: str | None = Field(None, description="UTC, ISO 8601.")
+    seconds: float | None = Field(None, description="Duration, once the job has ended.")
+
+
+class JobsOut(BaseModel):
+    jobs: list[JobOut] = Field(description="The last reindex jobs, newest first.")
 
 
 @dataclass(frozen=True)
@@ -180,6 +187,12 @@ def start_reindex(request: Request, holder: HolderDep) -> JobOut:
     return _job_out(_jobs(request).start(holder.embedder, on_finished=holder.refresh))
 
 
+@router.get("/reindex", response_model=JobsOut, summary="The last reindex jobs, newest first")
+def reindex_jobs(request: Request,
+                 limit: Annotated[int, Query(ge=1, le=50)] = 10) -> JobsOut:
+    return JobsOut(jobs=[_job_out(job) for job in _jobs(request).recent(limit)])
+
+
 @router.get("/reindex/{job_id}", response_model=JobOut, responses=errors(404),
             summary="Progress of a reindex job")
 def reindex_status(job_id: str, request: Request) -> JobOut:
@@ -202,5 +215,9 @@ def _document_added(added: Added) -> DocumentAdded:
 
 def _job_out(job: Job) -> JobOut:
     result = BuildOut(**asdict(job.result)) if job.result else None
+    started = (datetime.fromtimestamp(job.started, timezone.utc).isoformat(timespec="seconds")
+               if job.started else None)
+    seconds = round(job.finished - job.started, 2) if job.finished and job.started else None
     return JobOut(job=job.id, status=job.status, stage=job.stage, done=job.done,
-                  total=job.total, result=result, error=job.error)
+                  total=job.total, result=result, error=job.error, started=started,
+                  seconds=seconds)

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
 from service.api.deps import HolderDep, SettingsDep, SnapshotDep
+from service.api.outcomes import QuestionRecorderDep
 from service.api.presenters import ask_response, search_result
 from service.api.routes.match import profile_from
 from service.api.schemas import (
@@ -27,12 +28,13 @@ health = APIRouter()
 
 
 @router.post("/ask", response_model=AskResponse, summary="Answer a question with citations")
-def ask(body: AskRequest, snapshot: SnapshotDep, settings: SettingsDep,
-        response: Response) -> AskResponse:
+def ask(body: AskRequest, recorder: QuestionRecorderDep, snapshot: SnapshotDep,
+        settings: SettingsDep, response: Response) -> AskResponse:
     timings = start_request()
     profile = profile_from(body.profile, snapshot.matcher.taxonomy) if body.profile else None
     answer = snapshot.answerer.answer(body.question, top_k=body.top_k or settings.top_k,
                                       profile=profile)
+    recorder.record(body.question, answer)
     response.headers[TIMING_HEADER] = timings.header()
     return ask_response(answer, timings.elapsed_ms())
 

@@ -1,19 +1,19 @@
-"""Feedback routes: anyone may rate an answer; staff read the ratings."""
+"""Feedback routes: anyone may rate an answer; staff read the ratings (admin token only)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from pydantic import BaseModel, Field, StrictBool
 
-from service.api.auth import DISABLED, check_bearer
-from service.api.deps import SettingsDep
+from service.api.auth import require_admin
+from service.api.csv_export import MEDIA_TYPE, csv_response
 from service.api.schemas import ErrorResponse, StrictModel, UserText
-from service.core.errors import Forbidden
+from service.core import metrics
 from service.storage.feedback import Feedback, FeedbackStore
 
-LOCAL_CLIENTS = frozenset({"127.0.0.1", "::1", "testclient"})
+CSV_HEADER = ("id", "created", "helpful", "question", "answer", "passage_ids", "comment")
 ERRORS = {code: {"model": ErrorResponse} for code in (400, 401, 403, 413, 422)}
 router = APIRouter(prefix="/api/v1", tags=["feedback"], responses=ERRORS)  # type: ignore[arg-type]
 
@@ -53,16 +53,6 @@ def get_store(request: Request) -> FeedbackStore:
     return request.app.state.feedback
 
 
-def require_staff(request: Request, settings: SettingsDep) -> None:
-    """A bearer token when one is configured; otherwise only callers on this machine."""
-    if settings.admin_token:
-        check_bearer(request, settings.admin_token)
-        return
-    host = request.client.host if request.client else ""
-    if host not in LOCAL_CLIENTS:
-        raise Forbidden(DISABLED)
-
-
 StoreDep = Annotated[FeedbackStore, Depends(get_store)]
 
 
@@ -72,17 +62,29 @@ def add_feedback(body: FeedbackRequest, store: StoreDep) -> FeedbackCreated:
     feedback = Feedback(question=body.question, answer=body.answer,
                         passage_ids=tuple(body.passage_ids), helpful=body.helpful,
                         comment=body.comment.strip())
-    return FeedbackCreated(id=store.add(feedback))
+    created = FeedbackCreated(id=store.add(feedback))
+    metrics.count_feedback(body.helpful)
+    return created
 
 
-@router.get("/feedback", response_model=FeedbackList, dependencies=[Depends(require_staff)],
-            summary="Recent feedback, newest first (staff only)")
+@router.get("/feedback", response_model=FeedbackList, dependencies=[Depends(require_admin)],
+            responses={200: {"content": {MEDIA_TYPE: {}}}},
+            summary="Recent feedback, newest first (staff only; `format=csv` for all of it)")
 def list_feedback(store: StoreDep, limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                  offset: Annotated[int, Query(ge=0)] = 0) -> FeedbackList:
+                  offset: Annotated[int, Query(ge=0)] = 0,
+                  helpful: Annotated[bool | None, Query(description="only thumbs up (true) "
+                                                        "or down (false)")] = None,
+                  format: Annotated[Literal["json", "csv"], Query()] = "json",
+                  ) -> FeedbackList | Response:
+    if format == "csv":
+        rows = store.recent(None, helpful=helpful)
+        return csv_response("feedback", CSV_HEADER, [
+            (f.id, f.created, "helpful" if f.helpful else "not helpful", f.question, f.answer,
+             " ".join(f.passage_ids), f.comment) for f in rows])
     items = [FeedbackOut(id=f.id or 0, created=f.created, question=f.question, answer=f.answer,
                          passage_ids=list(f.passage_ids), helpful=f.helpful, comment=f.comment)
-             for f in store.recent(limit, offset)]
-    return FeedbackList(total=store.count(), items=items)
+             for f in store.recent(limit, offset, helpful=helpful)]
+    return FeedbackList(total=store.count(helpful=helpful), items=items)
 
 
 def install(app: FastAPI) -> None:
