@@ -74,7 +74,7 @@ class AccessLog:
             route = route_template(scope)
             metrics.observe_request(route, scope["method"], status, seconds)
             log.info("%s %s %d", scope["method"], route, status, extra={"fields": {
-                "method": scope["method"], "route": route, "path": scope["path"],
+                "request_id": rid, "method": scope["method"], "route": route, "path": scope["path"],
                 "status": status, "duration_ms": round(seconds * 1000, 2),
                 **access_fields()}})
             _fields.reset(fields_token)
