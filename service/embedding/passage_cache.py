@@ -7,7 +7,7 @@ import sqlite3
 import sys
 import time
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 
@@ -46,14 +46,18 @@ class PassageVectorCache:
             return db.execute("DELETE FROM vectors WHERE used < ?", (unused_since,)).rowcount
 
     def embed(self, embedder: Embedder, texts: list[str], batch_size: int = 16,
-              progress: bool = True) -> tuple[np.ndarray, int]:
-        """Vectors for ``texts`` (cached or new) and how many had to be embedded."""
+              progress: bool = True,
+              on_batch: Callable[[int, int], None] | None = None) -> tuple[np.ndarray, int]:
+        """Vectors for ``texts`` (cached or new) and how many had to be embedded;
+        ``on_batch(done, total)`` after each batch (cached texts count as done)."""
         hashes = [text_hash(t) for t in texts]
         found = self._lookup(embedder.name, hashes)
         pairs = zip(hashes, texts, strict=True)
         missing = list(OrderedDict((h, t) for h, t in pairs if h not in found).items())
         bar = tqdm(total=len(missing), desc="embedding", unit="passage", file=sys.stderr,
                    disable=not progress or not missing)
+        report = on_batch or (lambda done, total: None)
+        report(len(texts) - len(missing), len(texts))
         for i in range(0, len(missing), batch_size):
             batch = missing[i : i + batch_size]
             vectors = embedder.embed_passages([t for _, t in batch])
@@ -61,6 +65,7 @@ class PassageVectorCache:
             self._store(embedder.name, fresh)
             found.update(fresh)
             bar.update(len(batch))
+            report(len(texts) - len(missing) + i + len(batch), len(texts))
         bar.close()
         matrix = np.stack([found[h] for h in hashes]) if texts else np.zeros((0, embedder.dim))
         return matrix.astype(np.float32), len(missing)

@@ -127,7 +127,9 @@ def build_version(settings: Settings, embedder: Embedder, documents: list[Docume
     try:
         texts = [embedding_text(p) for p in passages]
         cache = PassageVectorCache(settings.data_dir / "embedding_cache.sqlite")
-        vectors, embedded = cache.embed(embedder, texts, settings.embed_batch_size, progress)
+        vectors, embedded = cache.embed(
+            embedder, texts, settings.embed_batch_size, progress,
+            on_batch=lambda done, total: report("embedding", done, total))
         report("embedded", len(passages), len(passages))
         spec = choose_spec(len(passages))
         save_index(build_index(vectors, spec), folder)

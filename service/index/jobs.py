@@ -13,8 +13,8 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -25,7 +25,7 @@ from service.core import metrics
 from service.core.errors import NotFound, ServiceError
 from service.core.settings import Settings
 from service.embedding.embedders import Embedder
-from service.index.build import BuildResult, build_lock, rebuild
+from service.index.build import BuildResult, Progress, build_lock, rebuild
 
 log = logging.getLogger("policybot")
 
@@ -63,13 +63,14 @@ class SharedEmbedder:
 class Job:
     id: str
     status: Status = "running"
-    stage: str = "starting"  # then "chunked", "embedded", "published" (from indexing)
+    stage: str = "starting"  # then "chunked", "embedding" (live), "embedded", "published"
     done: int = 0
     total: int = 0
     result: BuildResult | None = None
     error: str | None = None
     started: float = 0.0  # seconds since the epoch
     finished: float | None = None
+    kind: str = "reindex"  # or "upload", "delete": the rebuild of an admin change
 
 
 class ReindexJobs:
@@ -107,6 +108,37 @@ class ReindexJobs:
             raise NotFound(f"no reindex job {job_id!r}; POST /api/v1/reindex "
                            "starts one and returns its id")
         return job
+
+    @contextmanager
+    def track(self, kind: str) -> Iterator[Progress]:
+        """Record the rebuild an upload or delete runs in the request as a job, so the
+        console can show its progress; yields the ``on_progress`` callback to pass on.
+        A change refused before any rebuild started (a bad file, a 404) leaves no job."""
+        job = Job(id=uuid.uuid4().hex[:12], started=time.time(), kind=kind)
+        with self._lock:
+            self._jobs[job.id] = job
+            self._save(job)
+        try:
+            yield lambda stage, done, total: self._update(job.id, stage=stage, done=done,
+                                                          total=total)
+        except BaseException as exc:
+            if self._forget_if_unstarted(job.id):
+                raise
+            error = exc.message if isinstance(exc, ServiceError) else "internal error"
+            self._update(job.id, status="failed", error=error, finished=time.time())
+            metrics.count_reindex_job("failed")
+            raise
+        if not self._forget_if_unstarted(job.id):
+            self._update(job.id, status="done", finished=time.time())
+            metrics.count_reindex_job("done")
+
+    def _forget_if_unstarted(self, job_id: str) -> bool:
+        with self._lock:
+            if self._jobs[job_id].stage != "starting":
+                return False
+            del self._jobs[job_id]
+            self._path(job_id).unlink(missing_ok=True)
+            return True
 
     def recent(self, limit: int = 10) -> list[Job]:
         """The newest jobs any worker of this server started, newest first."""

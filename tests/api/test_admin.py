@@ -433,3 +433,16 @@ def test_another_worker_reports_a_reindex_job(client: TestClient, settings: Sett
     wait_for_job(client, job)
     seen = ReindexJobs(settings).get(job)
     assert seen.status == "done" and seen.result is not None and seen.result.passages > 0
+
+
+def test_jobs_list_shows_reindex_and_upload_rebuilds_newest_first(
+        client: TestClient, settings: Settings) -> None:
+    job = wait_for_job(client, client.post("/api/v1/reindex", headers=AUTH).json()["job"])
+    assert upload(client, "policy.txt", POLICY_TEXT.encode("gbk"), title=POLICY_TITLE
+                  ).status_code == 201
+    assert upload(client, "bad.exe", b"MZ").status_code == 415  # refused: leaves no job
+    jobs = client.get("/api/v1/reindex", headers=AUTH).json()["jobs"]
+    assert [(j["kind"], j["status"]) for j in jobs] == [("upload", "done"), ("reindex", "done")]
+    assert jobs[1]["job"] == job["job"] and jobs[1]["seconds"] >= 0
+    assert jobs[0]["stage"] == "published" and jobs[0]["done"] == jobs[0]["total"] > 0
+    assert jobs[0]["started"].endswith("+00:00")

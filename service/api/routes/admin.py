@@ -75,6 +75,7 @@ class JobOut(BaseModel):
     total: int
     result: BuildOut | None = None
     error: str | None = None
+    kind: str = Field("reindex", description="reindex, or the rebuild of an upload or delete")
     started: str | None = Field(None, description="UTC, ISO 8601.")
     seconds: float | None = Field(None, description="Duration, once the job has ended.")
 
@@ -158,15 +159,18 @@ UPLOAD_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
              responses={200: {"model": DocumentAdded, "description": "Already indexed"},
                         **errors(400, 409, 413, 415, 422)})
 def add_document(submitted: SubmittedDep, response: Response, holder: HolderDep,
-                 settings: SettingsDep) -> DocumentAdded:
+                 settings: SettingsDep, request: Request) -> DocumentAdded:
     """Store the document and reindex; it is searchable when this returns (201), or 200 with
-    the indexed document when the same content is already there."""
+    the indexed document when the same content is already there. The rebuild's progress
+    is listed as a job of kind ``upload`` (GET /api/v1/reindex)."""
     embedder = SharedEmbedder(holder.embedder)
-    if submitted.text is not None:
-        added = library.add_text(settings, embedder, submitted.text, submitted.meta)
-    else:
-        added = library.add_file(settings, embedder, submitted.filename, submitted.data,
-                                 submitted.meta)
+    with _jobs(request).track("upload") as progress:
+        if submitted.text is not None:
+            added = library.add_text(settings, embedder, submitted.text, submitted.meta,
+                                     on_progress=progress)
+        else:
+            added = library.add_file(settings, embedder, submitted.filename, submitted.data,
+                                     submitted.meta, on_progress=progress)
     holder.refresh()
     if not added.created:
         response.status_code = 200
@@ -175,8 +179,11 @@ def add_document(submitted: SubmittedDep, response: Response, holder: HolderDep,
 
 @router.delete("/documents/{document_id:path}", status_code=204, response_class=Response,
                summary="Remove a policy document", responses=errors(404, 409, 422))
-def remove_document(document_id: str, holder: HolderDep, settings: SettingsDep) -> Response:
-    library.remove_document(settings, SharedEmbedder(holder.embedder), document_id)
+def remove_document(document_id: str, holder: HolderDep, settings: SettingsDep,
+                    request: Request) -> Response:
+    with _jobs(request).track("delete") as progress:
+        library.remove_document(settings, SharedEmbedder(holder.embedder), document_id,
+                                on_progress=progress)
     holder.refresh()
     return Response(status_code=204)
 
@@ -219,5 +226,5 @@ def _job_out(job: Job) -> JobOut:
                if job.started else None)
     seconds = round(job.finished - job.started, 2) if job.finished and job.started else None
     return JobOut(job=job.id, status=job.status, stage=job.stage, done=job.done,
-                  total=job.total, result=result, error=job.error, started=started,
-                  seconds=seconds)
+                  total=job.total, result=result, error=job.error, kind=job.kind,
+                  started=started, seconds=seconds)
