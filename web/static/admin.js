@@ -345,7 +345,7 @@
   function jobNote(job) {
     if (job.error) return job.error;
     if (job.status === "running") return jobLabel(job);
-    if (!job.result) return "";
+    if (!job.result) return job.kind === "reindex" ? "" : "文档变更后自动重建";
     const parts = ["版本 " + job.result.version, "新计算 " + job.result.embedded + " 个向量"];
     if (job.result.skipped && job.result.skipped.length) {
       parts.push("跳过无法读取的文件：" + job.result.skipped.join("；"));
@@ -409,7 +409,7 @@
     const items = result.body.items.map((item) => el("li", { class: "item" }, [
       el("div", { class: "item__head" }, [
         el("span", { class: item.helpful ? "item__rating--up" : "item__rating--down",
-                     text: item.helpful ? "👍 有帮助" : "👎 没帮助" }),
+                     text: item.helpful ? "有帮助" : "没帮助" }),
         el("span", { text: when(item.created) }),
         el("span", { text: "#" + item.id }),
       ]),
