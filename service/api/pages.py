@@ -1,4 +1,5 @@
-"""The web chat page at ``/``, the staff console at ``/admin``, their static files at ``/static`` and an HTML 404 page.
+"""The web chat page at ``/``, the staff console at ``/admin``, their static files at
+``/static`` and an HTML 404 page.
 
 Templates and static files live in ``web/`` at the repository root, next to this package
 (a clone, or ``pip install -e .``); a built wheel ships them as ``service/web``. Without
