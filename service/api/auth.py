@@ -28,3 +28,4 @@ def require_admin(request: Request) -> None:
     if not expected:
         raise Forbidden(DISABLED)
     check_bearer(request, expected)
+

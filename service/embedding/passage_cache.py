@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 import sys
 import time
@@ -14,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from service.core.hashing import sha256_hex
 from service.embedding.embedders import Embedder
 
 SCHEMA = """CREATE TABLE IF NOT EXISTS vectors (
@@ -22,7 +22,7 @@ SCHEMA = """CREATE TABLE IF NOT EXISTS vectors (
 
 
 def text_hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return sha256_hex(text.encode("utf-8"))
 
 
 class PassageVectorCache:

@@ -95,7 +95,12 @@ def add_file(settings: Settings, embedder: Embedder, filename: str, data: bytes,
             raise Unprocessable(f"{name}: a .jsonl file must be UTF-8; save it as UTF-8 and "
                                 "upload it again") from None
         return _store(settings, embedder, _Upload(name, data, {}, meta), wait, on_progress)
-    extract(name, data)  # refuses unsupported, empty, damaged, encrypted and image-only files
+    # Refuses unsupported, empty, damaged, encrypted and image-only files. A PDF, DOCX or HTML
+    # file goes through the cache, so staging and the rebuild reuse this one parse.
+    if suffix in TEXT_SUFFIXES:
+        extract(name, data)
+    else:
+        extraction_cache_for(settings).extract(name, data)
     if suffix in TEXT_SUFFIXES:
         return _store(settings, embedder, _Upload(name, _with_front_matter(data, meta), {}, meta),
                       wait, on_progress)
@@ -123,8 +128,8 @@ def remove_document(settings: Settings, embedder: Embedder, document_id: str, *,
     with _corpus_change(settings, wait) as change:
         indexed = indexed_documents(settings)
         if document_id not in indexed:
-            raise NotFound(f"no document with id {document_id!r}; GET /api/v1/documents "
-                           "lists the ids")
+            raise NotFound(f"no document with id {document_id!r}; the document list shows "
+                           "the ids")
         relative = indexed[document_id]["path"]
         others = [i for i, meta in indexed.items() if meta["path"] == relative and i != document_id]
         if others:

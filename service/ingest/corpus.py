@@ -10,7 +10,6 @@ unchanged file is not extracted again; its sidecar is always read.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from collections.abc import Iterator
@@ -21,8 +20,11 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from service.core.errors import CorpusError, ServiceError
+from service.core.hashing import sha256_hex
 from service.core.models import Document
 from service.ingest.cleaning import clean_text
+from service.ingest.extraction import extract
+from service.ingest.readers.encodings import decode_text
 
 if TYPE_CHECKING:
     from service.ingest.extraction_cache import ExtractionCache
@@ -173,13 +175,7 @@ def make_document(
     )
 
 
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def _read_text(data: bytes, relative: str, default_id: str) -> Document:
-    from service.ingest.extraction import decode_text
-
     meta, body = parse_front_matter(decode_text(data), relative)
     return make_document(meta, body, relative, default_id, sha256_hex(data))
 
@@ -188,8 +184,6 @@ def _read_extracted(
     path: Path, data: bytes, relative: str, default_id: str,
     extraction_cache: ExtractionCache | None,
 ) -> Document:
-    from service.ingest.extraction import extract
-
     digest = sha256_hex(data)
     if extraction_cache is None:
         extracted = extract(path.name, data)

@@ -15,23 +15,20 @@ import os
 import tempfile
 from contextlib import suppress
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from service.core.hashing import sha256_hex
 from service.core.settings import Settings
-from service.ingest.corpus import sha256_hex
-
-if TYPE_CHECKING:  # the parsers load on first use, as in corpus.py: `search` never needs them
-    from service.ingest.extraction import ExtractedText
+from service.ingest.extraction import ExtractedText, extract
 
 log = logging.getLogger(__name__)
 
 # Bump whenever extraction can give a different result for the same bytes (extraction.py,
-# pdf_text.py, a parser upgrade): entries written by another version are ignored.
+# readers/, a parser upgrade): entries written by another version are ignored.
 EXTRACTOR_VERSION = 1
 
 
 class ExtractionCache:
-    """``extraction.extract`` with its results kept in ``folder``."""
+    """``extraction.extract`` (any reader) with its results kept in ``folder``."""
 
     def __init__(self, folder: Path, version: int = EXTRACTOR_VERSION) -> None:
         folder.mkdir(parents=True, exist_ok=True)
@@ -45,9 +42,7 @@ class ExtractionCache:
         cached = self._load(entry)
         if cached is not None:
             return cached
-        from service.ingest import extraction
-
-        extracted = extraction.extract(filename, data)
+        extracted = extract(filename, data)
         self._store(entry, extracted)
         return extracted
 
@@ -96,8 +91,6 @@ def extraction_cache_for(settings: Settings) -> ExtractionCache:
 
 def _parse(record: object, version: int) -> ExtractedText | None:
     """The entry's text if it has the expected shape and version, else None."""
-    from service.ingest.extraction import ExtractedText
-
     if not isinstance(record, dict) or record.get("version") != version:
         return None
     title, text, fmt = (record.get(name) for name in ("title", "text", "format"))

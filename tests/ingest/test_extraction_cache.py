@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -12,23 +13,32 @@ from service.core.models import Document
 from service.core.settings import Settings
 from service.embedding.embedders import Embedder
 from service.index.build import reindex
-from service.ingest import extraction
 from service.ingest.corpus import load_corpus
-from service.ingest.extraction import ExtractedText
 from service.ingest.extraction_cache import EXTRACTOR_VERSION, ExtractionCache
+from service.ingest.readers import READERS, Reader
 from tests.conftest import make_settings
 from tests.filemakers import POLICY_PARAGRAPHS, POLICY_TITLE, make_corrupt_pdf, make_docx, make_pdf
 
 
 class CountingExtractor:
-    """The real ``extract``, counting the files it is asked to read."""
+    """Counts the files the real readers (the parsers) are asked to read."""
 
     def __init__(self) -> None:
-        self.real, self.calls = extraction.extract, 0
+        self.calls = 0
 
-    def __call__(self, filename: str, data: bytes) -> ExtractedText:
-        self.calls += 1
-        return self.real(filename, data)
+
+@dataclass(frozen=True)
+class CountingReader:
+    real: Reader
+    counter: CountingExtractor
+
+    @property
+    def format(self) -> str:
+        return self.real.format
+
+    def read(self, name: str, data: bytes) -> tuple[str, str]:
+        self.counter.calls += 1
+        return self.real.read(name, data)
 
 
 @pytest.fixture()
@@ -42,7 +52,8 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture()
 def extractor(monkeypatch: pytest.MonkeyPatch) -> CountingExtractor:
     counting = CountingExtractor()
-    monkeypatch.setattr(extraction, "extract", counting)
+    for suffix, reader in list(READERS.items()):
+        monkeypatch.setitem(READERS, suffix, CountingReader(reader, counting))
     return counting
 
 
@@ -259,3 +270,15 @@ def test_a_keep_period_of_zero_keeps_every_cache_entry(
         os.utime(entry, (long_ago, long_ago))
     reindex(settings, embedder, progress=False)
     assert len(cache_entries(settings)) == 2
+
+
+def test_an_uploaded_pdf_is_parsed_once(
+    settings: Settings, embedder: Embedder, extractor: CountingExtractor
+) -> None:
+    """The upload's check, its staging and the rebuild all read one parse."""
+    from service.index.library import add_file
+
+    added = add_file(settings, embedder, "政策.pdf", policy_pdf(), wait=True)
+
+    assert added.created and added.passages > 0
+    assert extractor.calls == 1

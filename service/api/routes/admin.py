@@ -7,81 +7,29 @@ token the admin API is off (403). The routes are thin: they parse the request an
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
-from service.api.auth import require_admin
-from service.api.deps import HolderDep, SettingsDep
-from service.api.schemas import ErrorResponse
+from service.api.deps import AdminDep, HolderDep, JobsDep, SettingsDep
+from service.api.presenters import document_added, job_out
+from service.api.schemas import DocumentAdded, DocumentIn, JobOut, JobsOut, error_responses
 from service.core.errors import BadRequest, PayloadTooLarge, UnsupportedMedia
 from service.core.settings import Settings
 from service.index import library
-from service.index.jobs import Job, ReindexJobs, SharedEmbedder
-from service.index.library import Added, DocumentMeta
+from service.index.jobs import ReindexJobs, SharedEmbedder
+from service.index.library import DocumentMeta
 
 FORM_FIELDS = ("file", "id", "title", "source", "date")
 UPLOAD_SUFFIXES = " ".join(library.UPLOAD_SUFFIXES)
 
 
-def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    return {code: {"model": ErrorResponse} for code in codes}
-
-
-router = APIRouter(prefix="/api/v1", tags=["admin"], dependencies=[Depends(require_admin)],
-                   responses=errors(401, 403))
-
-
-class DocumentIn(BaseModel):
-    """A policy sent as JSON; stored as a .txt file with YAML front matter."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    title: str = Field(min_length=1, examples=["济南高新区关于支持科技创新的若干政策"])
-    text: str = Field(min_length=1, examples=["第一条　对首次认定的国家高新技术企业……"])
-    source: str | None = Field(None, examples=["济南高新区管委会"])
-    date: str | None = Field(None, examples=["2024-03"])
-    id: str | None = Field(None, examples=["policies/2024/科技创新"])
-
-
-class DocumentAdded(BaseModel):
-    document_id: str = Field(examples=["uploads/科技创新政策"])
-    title: str = Field(examples=["济南高新区关于支持科技创新的若干政策"])
-    passages: int = Field(examples=[3])
-    document_ids: list[str] = Field(description="All documents of the file (a .jsonl may "
-                                                "hold several); the first is document_id.")
-
-
-class BuildOut(BaseModel):
-    version: str
-    documents: int
-    passages: int
-    embedded: int = Field(description="Passages embedded now; the rest came from the cache.")
-    seconds: float
-    skipped: list[str] = Field(default_factory=list, description="Corpus files left out "
-                               "because they could not be read, each as 'path: reason'.")
-
-
-class JobOut(BaseModel):
-    job: str
-    status: str = Field(examples=["running"], description="running, done or failed")
-    stage: str = Field(examples=["embedded"])
-    done: int
-    total: int
-    result: BuildOut | None = None
-    error: str | None = None
-    kind: str = Field("reindex", description="reindex, or the rebuild of an upload or delete")
-    started: str | None = Field(None, description="UTC, ISO 8601.")
-    seconds: float | None = Field(None, description="Duration, once the job has ended.")
-
-
-class JobsOut(BaseModel):
-    jobs: list[JobOut] = Field(description="The last reindex jobs, newest first.")
+router = APIRouter(prefix="/api/v1", tags=["admin"], dependencies=[AdminDep],
+                   responses=error_responses(401, 403))
 
 
 @dataclass(frozen=True)
@@ -157,14 +105,14 @@ UPLOAD_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
 @router.post("/documents", status_code=201, response_model=DocumentAdded,
              openapi_extra=UPLOAD_BODY, summary="Add or replace a policy document",
              responses={200: {"model": DocumentAdded, "description": "Already indexed"},
-                        **errors(400, 409, 413, 415, 422)})
+                        **error_responses(400, 409, 413, 415, 422)})
 def add_document(submitted: SubmittedDep, response: Response, holder: HolderDep,
-                 settings: SettingsDep, request: Request) -> DocumentAdded:
+                 settings: SettingsDep, jobs: JobsDep) -> DocumentAdded:
     """Store the document and reindex; it is searchable when this returns (201), or 200 with
     the indexed document when the same content is already there. The rebuild's progress
     is listed as a job of kind ``upload`` (GET /api/v1/reindex)."""
     embedder = SharedEmbedder(holder.embedder)
-    with _jobs(request).track("upload") as progress:
+    with jobs.track("upload") as progress:
         if submitted.text is not None:
             added = library.add_text(settings, embedder, submitted.text, submitted.meta,
                                      on_progress=progress)
@@ -174,57 +122,37 @@ def add_document(submitted: SubmittedDep, response: Response, holder: HolderDep,
     holder.refresh()
     if not added.created:
         response.status_code = 200
-    return _document_added(added)
+    return document_added(added)
 
 
 @router.delete("/documents/{document_id:path}", status_code=204, response_class=Response,
-               summary="Remove a policy document", responses=errors(404, 409, 422))
+               summary="Remove a policy document", responses=error_responses(404, 409, 422))
 def remove_document(document_id: str, holder: HolderDep, settings: SettingsDep,
-                    request: Request) -> Response:
-    with _jobs(request).track("delete") as progress:
+                    jobs: JobsDep) -> Response:
+    with jobs.track("delete") as progress:
         library.remove_document(settings, SharedEmbedder(holder.embedder), document_id,
                                 on_progress=progress)
     holder.refresh()
     return Response(status_code=204)
 
 
-@router.post("/reindex", status_code=202, response_model=JobOut, responses=errors(409),
+@router.post("/reindex", status_code=202, response_model=JobOut, responses=error_responses(409),
              summary="Rebuild the index from the corpus folder in the background")
-def start_reindex(request: Request, holder: HolderDep) -> JobOut:
-    return _job_out(_jobs(request).start(holder.embedder, on_finished=holder.refresh))
+def start_reindex(jobs: JobsDep, holder: HolderDep) -> JobOut:
+    return job_out(jobs.start(holder.embedder, on_finished=holder.refresh))
 
 
 @router.get("/reindex", response_model=JobsOut, summary="The last reindex jobs, newest first")
-def reindex_jobs(request: Request,
-                 limit: Annotated[int, Query(ge=1, le=50)] = 10) -> JobsOut:
-    return JobsOut(jobs=[_job_out(job) for job in _jobs(request).recent(limit)])
+def reindex_jobs(jobs: JobsDep, limit: Annotated[int, Query(ge=1, le=50)] = 10) -> JobsOut:
+    return JobsOut(jobs=[job_out(job) for job in jobs.recent(limit)])
 
 
-@router.get("/reindex/{job_id}", response_model=JobOut, responses=errors(404),
+@router.get("/reindex/{job_id}", response_model=JobOut, responses=error_responses(404),
             summary="Progress of a reindex job")
-def reindex_status(job_id: str, request: Request) -> JobOut:
-    return _job_out(_jobs(request).get(job_id))
+def reindex_status(job_id: str, jobs: JobsDep) -> JobOut:
+    return job_out(jobs.get(job_id))
 
 
 def install(app: FastAPI) -> None:
     app.state.reindex_jobs = ReindexJobs(app.state.settings)
     app.include_router(router)
-
-
-def _jobs(request: Request) -> ReindexJobs:
-    return request.app.state.reindex_jobs
-
-
-def _document_added(added: Added) -> DocumentAdded:
-    return DocumentAdded(document_id=added.document_id, title=added.title,
-                         passages=added.passages, document_ids=list(added.document_ids))
-
-
-def _job_out(job: Job) -> JobOut:
-    result = BuildOut(**asdict(job.result)) if job.result else None
-    started = (datetime.fromtimestamp(job.started, timezone.utc).isoformat(timespec="seconds")
-               if job.started else None)
-    seconds = round(job.finished - job.started, 2) if job.finished and job.started else None
-    return JobOut(job=job.id, status=job.status, stage=job.stage, done=job.done,
-                  total=job.total, result=result, error=job.error, kind=job.kind,
-                  started=started, seconds=seconds)

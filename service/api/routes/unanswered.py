@@ -2,33 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from fastapi import APIRouter, FastAPI, Query, Response
 
-from service.api.auth import require_admin
 from service.api.csv_export import MEDIA_TYPE, csv_response
-from service.api.deps import SettingsDep
+from service.api.deps import AdminDep, QuestionLogDep, SettingsDep
 from service.api.outcomes import question_log_for
 from service.api.presenters import UNANSWERED_CSV_HEADER, unanswered_out, unanswered_row
-from service.api.schemas import ErrorResponse, UnansweredList
+from service.api.schemas import UnansweredList, error_responses
 
-ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorResponse}
-                                           for code in (401, 403, 422)}
-CSV_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"content": {MEDIA_TYPE: {}}}}
-router = APIRouter(prefix="/api/v1", tags=["staff"], dependencies=[Depends(require_admin)],
-                   responses=ERRORS)
-Format = Literal["json", "csv"]
+router = APIRouter(prefix="/api/v1", tags=["staff"], dependencies=[AdminDep],
+                   responses=error_responses(401, 403, 422))
 
 
-@router.get("/unanswered", response_model=UnansweredList, responses=CSV_RESPONSE,
+@router.get("/unanswered", response_model=UnansweredList,
+            responses={200: {"content": {MEDIA_TYPE: {}}}},
             summary="Questions the texts could not answer, most recently asked first")
-def unanswered(request: Request, settings: SettingsDep,
-               format: Annotated[Format, Query(description="`csv`: every question, "
-                                               "UTF-8 with BOM")] = "json",
+def unanswered(log: QuestionLogDep, settings: SettingsDep,
+               format: Annotated[Literal["json", "csv"], Query(
+                   description="`csv`: every question, UTF-8 with BOM")] = "json",
                limit: Annotated[int, Query(ge=1, le=500)] = 100,
                offset: Annotated[int, Query(ge=0)] = 0) -> UnansweredList | Response:
-    log = request.app.state.question_log
     if format == "csv":
         groups = log.grouped() if log else []
         return csv_response("unanswered", UNANSWERED_CSV_HEADER, map(unanswered_row, groups))
