@@ -10,13 +10,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException
 from fastapi.exceptions import RequestValidationError
 
 from service.api.access_log import access_fields
+from service.api.deps import QuestionLogDep, SettingsDep
 from service.core import metrics
 from service.core.errors import ServiceError
 from service.core.models import Answer
+from service.core.settings import Settings
 from service.storage.questions import QuestionLog
 
 
@@ -37,9 +39,9 @@ class QuestionRecorder:
             self.question_log.record(question)
 
 
-async def question_recorder(request: Request) -> AsyncIterator[QuestionRecorder]:
-    settings = request.app.state.settings
-    recorder = QuestionRecorder(request.app.state.question_log, settings.log_questions)
+async def question_recorder(log: QuestionLogDep,
+                            settings: SettingsDep) -> AsyncIterator[QuestionRecorder]:
+    recorder = QuestionRecorder(log, settings.log_questions)
     try:
         yield recorder
     except Exception as exc:
@@ -56,7 +58,7 @@ def _server_side(exc: Exception) -> bool:
     return not isinstance(exc, RequestValidationError | HTTPException)
 
 
-def question_log_for(settings) -> QuestionLog | None:  # type: ignore[no-untyped-def]
+def question_log_for(settings: Settings) -> QuestionLog | None:
     """The store behind ``GET /api/v1/unanswered``; None when POLICYBOT_QUESTION_LOG=off."""
     if not settings.question_log:
         return None

@@ -22,6 +22,7 @@ REFUSED = "上海浦东新区的人才公寓怎么申请？"
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
+    (settings.data_dir / "unanswered.sqlite").unlink(missing_ok=True)  # an empty list
     return settings.model_copy(update={"admin_token": TOKEN})
 
 

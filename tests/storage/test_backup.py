@@ -27,6 +27,7 @@ def feedback_rows(settings: Settings) -> list[Feedback]:
 
 
 def with_data(settings: Settings, embedder: Embedder) -> None:
+    (settings.data_dir / "unanswered.sqlite").unlink(missing_ok=True)
     add_text(settings, embedder, "\n\n".join(POLICY_PARAGRAPHS), DocumentMeta(title=POLICY_TITLE))
     store = FeedbackStore(settings.data_dir / "feedback.sqlite")
     store.add(Feedback("泉惠企是什么？", "……[1]", ("jinan-hitech-2023-q3#11",), True))
