@@ -28,6 +28,7 @@ READY_TIMEOUT_S = 120
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
 EXTRA_CORPUS = Path(__file__).resolve().parent / "corpus"
+ADMIN_TOKEN = "browser-admin-token"  # staff reads (feedback) always need it
 
 
 @dataclass
@@ -81,7 +82,7 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     shutil.copy(EXTRA_CORPUS / "xss.txt", corpus / "xss.txt")
     env = {**os.environ, "POLICYBOT_CORPUS_DIR": str(corpus),
            "POLICYBOT_INDEX_DIR": str(root / "index"), "POLICYBOT_DATA_DIR": str(root / "data"),
-           "POLICYBOT_ADMIN_TOKEN": ""}
+           "POLICYBOT_ADMIN_TOKEN": ADMIN_TOKEN}
     port = _free_port()
     log = root / "server.log"
     with open(log, "wb") as log_file:
