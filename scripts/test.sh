@@ -7,6 +7,10 @@ cd "$(dirname "$0")/.."
 bash .ci/install-browser
 python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet torch==2.13.0
-.venv/bin/python -m pip install --quiet -e '.[test,st]'
+# The CPU build of torch (pinned in constraints.txt): from the configured indexes, else
+# from PyTorch's CPU index (PyPI's own torch wheels pull the CUDA libraries).
+.venv/bin/python -m pip install --quiet -c constraints.txt torch==2.13.0 \
+  || .venv/bin/python -m pip install --quiet -c constraints.txt torch==2.13.0 \
+       --index-url https://download.pytorch.org/whl/cpu
+.venv/bin/python -m pip install --quiet -c constraints.txt -e '.[test,st]'
 exec .venv/bin/python -m pytest "$@"

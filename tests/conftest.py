@@ -62,8 +62,10 @@ def settings(tmp_path: Path, seed_index: Settings) -> Settings:
 
 @pytest.fixture(scope="session")
 def seed_client(seed_index: Settings, embedder: Embedder) -> Iterator[TestClient]:
-    """The real app over the seed index, for read-only API tests."""
-    with TestClient(create_app(seed_index, embedder=embedder)) as client:
+    """The real app over the seed index, for read-only API tests (refused questions are not
+    logged: the seed's data folder is copied into every private test folder)."""
+    read_only = seed_index.model_copy(update={"question_log": False})
+    with TestClient(create_app(read_only, embedder=embedder)) as client:
         yield client
 
 

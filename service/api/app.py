@@ -6,16 +6,20 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from starlette.types import Scope
 
 from service import __version__
 from service.answering.serving import IndexHolder
 from service.api import pages
+from service.api.access_log import AccessLog
 from service.api.error_handlers import install_error_handlers
 from service.api.middleware import BodyLimit, SecurityHeaders
 from service.api.routes import admin as admin_api
 from service.api.routes import feedback as feedback_api
 from service.api.routes import match as match_api
+from service.api.routes import metrics as metrics_api
+from service.api.routes import unanswered as unanswered_api
 from service.api.routes.ask import health, router
 from service.core.settings import Settings, get_settings
 from service.embedding.embedders import Embedder, embedder_for
@@ -48,7 +52,18 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     _include_feature_routers(app)
     app.add_middleware(BodyLimit, limit_for=lambda scope: _body_limit(scope, settings))
     app.add_middleware(SecurityHeaders)
+    _allow_cross_origin(app, settings)
+    app.add_middleware(AccessLog)  # outermost: times and logs everything, 413s included
     return app
+
+
+def _allow_cross_origin(app: FastAPI, settings: Settings) -> None:
+    """POLICYBOT_CORS_ORIGINS: pages on those origins may call the API (off when empty)."""
+    origins = [origin.strip() for origin in settings.cors_origins.split(",") if origin.strip()]
+    if origins:
+        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
+                           allow_headers=["content-type", "x-request-id"],
+                           expose_headers=["x-request-id", "server-timing"], max_age=600)
 
 
 def _body_limit(scope: Scope, settings: Settings) -> int:
@@ -58,6 +73,7 @@ def _body_limit(scope: Scope, settings: Settings) -> int:
 
 
 def _include_feature_routers(app: FastAPI) -> None:
-    """Features that live in their own modules: web page, feedback, admin, matching."""
-    for feature in (pages, feedback_api, admin_api, match_api):
+    """Features that live in their own modules: web page, feedback, admin, matching,
+    the unanswered-questions list and the metrics."""
+    for feature in (pages, feedback_api, admin_api, match_api, unanswered_api, metrics_api):
         feature.install(app)

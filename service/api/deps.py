@@ -1,5 +1,6 @@
 """FastAPI dependencies: the settings, the served index snapshot, the reindex jobs, the
-feedback store, and the admin/staff checks; routes never reach into ``app.state``.
+feedback store, the unanswered-question log, and the admin check; routes never reach into
+``app.state``.
 
 They are ``async`` because none of them blocks (a version change is loaded in the
 background): FastAPI runs a plain ``def`` dependency in the thread pool, a hop per
@@ -12,10 +13,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from service.answering.serving import IndexHolder, Snapshot
-from service.api.auth import require_admin, require_staff
+from service.api.auth import require_admin
 from service.core.settings import Settings
 from service.index.jobs import ReindexJobs
 from service.storage.feedback import FeedbackStore
+from service.storage.questions import QuestionLog
 
 
 async def get_app_settings(request: Request) -> Settings:
@@ -38,10 +40,15 @@ async def get_feedback_store(request: Request) -> FeedbackStore:
     return request.app.state.feedback
 
 
+async def get_question_log(request: Request) -> QuestionLog | None:
+    """The unanswered-question log; None when POLICYBOT_QUESTION_LOG=off."""
+    return request.app.state.question_log
+
+
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 JobsDep = Annotated[ReindexJobs, Depends(get_jobs)]
 FeedbackDep = Annotated[FeedbackStore, Depends(get_feedback_store)]
+QuestionLogDep = Annotated[QuestionLog | None, Depends(get_question_log)]
 AdminDep = Depends(require_admin)  # for a router's or route's ``dependencies``
-StaffDep = Depends(require_staff)
 HolderDep = Annotated[IndexHolder, Depends(get_holder)]
 SnapshotDep = Annotated[Snapshot, Depends(get_snapshot)]

@@ -1,4 +1,5 @@
-"""The web chat page at ``/``, its static files at ``/static`` and an HTML 404 page.
+"""The web chat page at ``/``, the staff console at ``/admin``, their static files at
+``/static`` and an HTML 404 page.
 
 Templates and static files live in ``web/`` at the repository root, next to this package
 (a clone, or ``pip install -e .``); a built wheel ships them as ``service/web``. Without
@@ -51,6 +52,12 @@ def index(request: Request) -> HTMLResponse:
     return templates.TemplateResponse(
         request, "index.html", {**_context(), "examples": EXAMPLE_QUESTIONS}
     )
+
+
+@router.get("/admin", response_class=HTMLResponse)
+def admin_console(request: Request) -> HTMLResponse:
+    """The staff console; it signs in with the admin token and calls the admin API."""
+    return templates.TemplateResponse(request, "admin.html", _context())
 
 
 def install(app: FastAPI) -> None:

@@ -6,6 +6,7 @@ import json
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
+from datetime import datetime, timezone
 
 from service.answering.events import CitationsEvent, DoneEvent, Event, SentenceEvent
 from service.answering.llm_client import ChatClient
@@ -23,6 +24,7 @@ from service.api.schemas import (
     TaxonomyFacet,
     TaxonomyResponse,
     TaxonomyValue,
+    UnansweredOut,
 )
 from service.core.errors import ServiceError
 from service.core.models import Answer, Citation, Hit
@@ -31,6 +33,7 @@ from service.index.library import Added
 from service.matching.matcher import LABELS, PROFILE_FACETS, Evidence, Match, Profile
 from service.matching.taxonomy import Taxonomy
 from service.storage.feedback import Feedback
+from service.storage.questions import UnansweredQuestion
 
 log = logging.getLogger("policybot")
 
@@ -102,8 +105,23 @@ def document_added(added: Added) -> DocumentAdded:
 
 def job_out(job: Job) -> JobOut:
     result = BuildOut(**asdict(job.result)) if job.result else None
+    seconds = round(job.finished - job.started, 2) if job.finished and job.started else None
     return JobOut(job=job.id, status=job.status, stage=job.stage, done=job.done,
-                  total=job.total, result=result, error=job.error)
+                  total=job.total, result=result, error=job.error, kind=job.kind,
+                  started=_iso(job.started) if job.started else None, seconds=seconds)
+
+
+def _iso(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, timezone.utc).isoformat(timespec="seconds")
+
+
+FEEDBACK_CSV_HEADER = ("id", "created", "helpful", "question", "answer", "passage_ids",
+                       "comment")
+
+
+def feedback_row(feedback: Feedback) -> tuple[object, ...]:
+    return (feedback.id, feedback.created, "helpful" if feedback.helpful else "not helpful",
+            feedback.question, feedback.answer, " ".join(feedback.passage_ids), feedback.comment)
 
 
 def feedback_out(feedback: Feedback) -> FeedbackOut:
@@ -137,3 +155,15 @@ def taxonomy_out(taxonomy: Taxonomy) -> TaxonomyResponse:
         ])
         for facet in PROFILE_FACETS
     ])
+
+
+def unanswered_out(question: UnansweredQuestion) -> UnansweredOut:
+    return UnansweredOut(question=question.question, count=question.count,
+                         first_asked=question.first_asked, last_asked=question.last_asked)
+
+
+UNANSWERED_CSV_HEADER = ("question", "count", "first_asked", "last_asked")
+
+
+def unanswered_row(question: UnansweredQuestion) -> tuple[object, ...]:
+    return (question.question, question.count, question.first_asked, question.last_asked)

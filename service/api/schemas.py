@@ -287,16 +287,26 @@ class BuildOut(BaseModel):
     passages: int
     embedded: int = Field(description="Passages embedded now; the rest came from the cache.")
     seconds: float
+    skipped: list[str] = Field(default_factory=list, description="Corpus files left out "
+                               "because they could not be read, each as 'path: reason'.")
 
 
 class JobOut(BaseModel):
     job: str
     status: str = Field(examples=["running"], description="running, done or failed")
-    stage: str = Field(examples=["embedded"])
-    done: int
+    stage: str = Field(examples=["embedding"],
+                       description="starting, chunked, embedding, embedded, published")
+    done: int = Field(description="Passages embedded so far (while embedding).")
     total: int
     result: BuildOut | None = None
     error: str | None = None
+    kind: str = Field("reindex", description="reindex, or the rebuild of an upload or delete")
+    started: str | None = Field(None, description="UTC, ISO 8601.")
+    seconds: float | None = Field(None, description="Duration, once the job has ended.")
+
+
+class JobsOut(BaseModel):
+    jobs: list[JobOut] = Field(description="The last reindex jobs, newest first.")
 
 
 # ---- feedback ------------------------------------------------------------------------------
@@ -331,3 +341,21 @@ class FeedbackOut(BaseModel):
 class FeedbackList(BaseModel):
     total: int
     items: list[FeedbackOut]
+
+
+# --- Staff lists (service/api/routes/unanswered.py, feedback) ---
+
+
+class UnansweredOut(BaseModel):
+    question: str = Field(description="The latest wording of the question.",
+                          examples=["高新区对跨境电商企业有仓储补贴吗？"])
+    count: int = Field(description="Times it was asked (same normalised text).", examples=[3])
+    first_asked: str = Field(description="UTC, ISO 8601.", examples=["2026-01-05T08:30:00+00:00"])
+    last_asked: str = Field(description="UTC, ISO 8601.", examples=["2026-01-07T10:02:11+00:00"])
+
+
+class UnansweredList(BaseModel):
+    enabled: bool = Field(description="False when POLICYBOT_QUESTION_LOG=off (nothing is kept).")
+    keep_days: int = Field(description="Days a question stays in the list.", examples=[180])
+    total: int = Field(description="Distinct questions in the list.", examples=[12])
+    items: list[UnansweredOut] = Field(description="Most recently asked first.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import textwrap
 from pathlib import Path
@@ -13,6 +14,8 @@ from service.answering.retrieval import Retriever
 from service.answering.serving import IndexHolder
 from service.api.presenters import ask_response, search_result
 from service.core.errors import ServiceError
+from service.core.json_logs import LOG_CONFIG
+from service.core.metrics import MULTIPROC_ENV
 from service.core.settings import Settings
 from service.embedding.embedders import embedder_for
 from service.evaluation.retrieval_eval import (
@@ -32,6 +35,8 @@ def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
     result = reindex(settings, embedder_for(settings), wait=True)
     print(f"index version {result.version}: {result.documents} documents, {result.passages} "
           f"passages, {result.embedded} embedded, {result.seconds:.1f}s -> {settings.index_dir}")
+    for reason in result.skipped:
+        print(f"skipped {reason}", file=sys.stderr)
     return 0
 
 
@@ -95,9 +100,21 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         cmd_reindex(args, settings)
     if args.workers > 1:
         share_cores(args.workers)
+        shared_metrics_folder(settings)
     uvicorn.run("service.api.app:create_app", factory=True, host=args.host, port=args.port,
-                workers=args.workers, log_level="info")
+                workers=args.workers, log_level="info", log_config=LOG_CONFIG,
+                access_log=False)  # the app writes its own JSON access lines
     return 0
+
+
+def shared_metrics_folder(settings: Settings) -> Path:
+    """Workers add up their metrics through files in one folder (prometheus-client's
+    multiprocess mode): ``data_dir/metrics``, emptied at start so counts begin at zero."""
+    folder = (settings.data_dir / "metrics").resolve()
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    os.environ[MULTIPROC_ENV] = str(folder)
+    return folder
 
 
 def share_cores(workers: int) -> None:

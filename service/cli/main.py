@@ -1,4 +1,5 @@
-"""The `policybot` command: reindex, add, remove, search, ask, serve, eval."""
+"""The `policybot` command: reindex, add, remove, search, ask, serve, eval, backup,
+restore, versions, rollback."""
 
 from __future__ import annotations
 
@@ -49,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands")
     from service.cli import admin_commands as a
     from service.cli import commands as c
+    from service.cli import data_commands as d
     from service.index.library import UPLOAD_SUFFIXES
 
     def add(name: str, handler, help_text: str) -> argparse.ArgumentParser:  # type: ignore[no-untyped-def]
@@ -110,5 +112,15 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate_match.add_argument("profiles", type=Path,
                                 help="JSONL, e.g. tests/data/match_profiles.jsonl")
     evaluate_match.add_argument("--json", action="store_true")
+    backup = add("backup", d.cmd_backup, "copy databases, the current index version and "
+                 "the uploads into a new folder (safe while a server runs)")
+    backup.add_argument("folder", help="a new or empty folder")
+    restore = add("restore", d.cmd_restore, "bring a backup back into the configured folders")
+    restore.add_argument("folder", help="a folder written by `policybot backup`")
+    restore.add_argument("--force", action="store_true",
+                         help="replace existing index versions, databases and uploads")
+    add("versions", d.cmd_versions, "list the kept index versions (* marks the current one)")
+    roll = add("rollback", d.cmd_rollback, "make an earlier index version current")
+    roll.add_argument("version", nargs="?", help="default: the version before the current one")
     return parser
 

@@ -94,6 +94,16 @@ class Settings(BaseSettings):
         if value and not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://, e.g. http://127.0.0.1:11434/v1")
         return value
+    question_log: bool = Field(
+        True, description="Keep the questions the service could not answer (text and time "
+        "only, no IP address) for staff: `GET /api/v1/unanswered`. `off` turns it off.")
+    question_log_days: int = Field(
+        180, ge=1, description="Days an unanswered question is kept in that list.")
+    log_questions: bool = Field(
+        False, description="Put question texts in the access log lines (`on`); off by default.")
+    cors_origins: str = Field(
+        "", description="Comma-separated origins whose pages may call the API from the "
+        "browser (e.g. `https://portal.example.cn`); empty: none (off).")
 
     @field_validator("embedder")
     @classmethod

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from service.core.metrics import observe_stage
+
 HEADER = "Server-Timing"
 _current: ContextVar[Timings | None] = ContextVar("policybot_timings", default=None)
 
@@ -55,7 +57,9 @@ def stage(name: str) -> Iterator[None]:
     try:
         yield
     finally:
-        timings.add(name, (time.perf_counter() - started) * 1000)
+        seconds = time.perf_counter() - started
+        timings.add(name, seconds * 1000)
+        observe_stage(name, seconds)
 
 
 def record(name: str, ms: float) -> None:

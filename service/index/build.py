@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -38,7 +38,7 @@ from service.index.store import (
 )
 from service.index.vector_index import IndexSpec, build_index, choose_spec, save_index
 from service.ingest.chunking import ChunkingParams, chunk_document
-from service.ingest.corpus import load_corpus
+from service.ingest.corpus import read_corpus
 from service.ingest.extraction_cache import extraction_cache_for
 
 log = logging.getLogger("policybot")
@@ -52,6 +52,7 @@ class BuildResult:
     passages: int
     embedded: int
     seconds: float
+    skipped: tuple[str, ...] = ()  # "path: reason" for each corpus file left out
 
 
 def embedding_text(passage: Passage) -> str:
@@ -87,10 +88,13 @@ def rebuild(settings: Settings, embedder: Embedder, *, progress: bool = True,
             on_progress: Progress | None = None) -> BuildResult:
     """``reindex`` for a caller that already holds the build lock (uploads, background jobs)."""
     remove_stale_builds(settings.index_dir)
-    documents = load_corpus(settings.corpus_dir, extraction_cache_for(settings))
-    result = build_version(settings, embedder, documents, progress, on_progress)
+    contents = read_corpus(settings.corpus_dir, extraction_cache_for(settings))
+    skipped = tuple(str(file) for file in contents.skipped)
+    for reason in skipped:
+        log.warning("reindex skipped %s", reason)
+    result = build_version(settings, embedder, contents.documents, progress, on_progress)
     prune_caches(settings)
-    return result
+    return replace(result, skipped=skipped)
 
 
 def prune_caches(settings: Settings) -> None:

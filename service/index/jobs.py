@@ -11,19 +11,21 @@ import json
 import logging
 import os
 import threading
+import time
 import uuid
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
+from service.core import metrics
 from service.core.errors import NotFound, ServiceError
 from service.core.settings import Settings
 from service.embedding.embedders import Embedder
-from service.index.build import BuildResult, build_lock, rebuild
+from service.index.build import BuildResult, Progress, build_lock, rebuild
 
 log = logging.getLogger("policybot")
 
@@ -66,6 +68,9 @@ class Job:
     total: int = 0
     result: BuildResult | None = None
     error: str | None = None
+    started: float = 0.0  # seconds since the epoch
+    finished: float | None = None
+    kind: str = "reindex"  # or "upload", "delete": the rebuild of an admin change
     owner: str = ""  # "pid:start time" of the process running it, to spot a dead one
 
 
@@ -107,7 +112,7 @@ class ReindexJobs:
         """Start a rebuild from the corpus folder; ``Conflict`` if a build is running."""
         lock = ExitStack()
         lock.enter_context(build_lock(self.settings.index_dir))
-        job = Job(id=uuid.uuid4().hex[:12], owner=process_identity())
+        job = Job(id=uuid.uuid4().hex[:12], owner=process_identity(), started=time.time())
         with self._lock:
             self._jobs[job.id] = job
             for old in list(self._jobs)[:-KEEP_JOBS]:
@@ -130,6 +135,44 @@ class ReindexJobs:
                            "of its job")
         return job
 
+    @contextmanager
+    def track(self, kind: str) -> Iterator[Progress]:
+        """Record the rebuild an upload or delete runs in the request as a job, so the
+        console can show its progress; yields the ``on_progress`` callback to pass on.
+        A change refused before any rebuild started (a bad file, a 404) leaves no job."""
+        job = Job(id=uuid.uuid4().hex[:12], owner=process_identity(), started=time.time(),
+                  kind=kind)
+        with self._lock:
+            self._jobs[job.id] = job
+            self._save(job)
+        try:
+            yield lambda stage, done, total: self._update(job.id, stage=stage, done=done,
+                                                          total=total)
+        except BaseException as exc:
+            if self._forget_if_unstarted(job.id):
+                raise
+            error = exc.message if isinstance(exc, ServiceError) else "internal error"
+            self._update(job.id, status="failed", error=error, finished=time.time())
+            metrics.count_reindex_job("failed")
+            raise
+        if not self._forget_if_unstarted(job.id):
+            self._update(job.id, status="done", finished=time.time())
+            metrics.count_reindex_job("done")
+
+    def _forget_if_unstarted(self, job_id: str) -> bool:
+        with self._lock:
+            if self._jobs[job_id].stage != "starting":
+                return False
+            del self._jobs[job_id]
+            self._path(job_id).unlink(missing_ok=True)
+            return True
+
+    def recent(self, limit: int = 10) -> list[Job]:
+        """The newest jobs any worker of this server started, newest first."""
+        jobs = [job for path in self.folder.glob("*.json")
+                if (job := self._load(path.stem)) is not None]
+        return sorted(jobs, key=lambda job: job.started, reverse=True)[:limit]
+
     def _run(self, job_id: str, embedder: Embedder, lock: ExitStack,
              on_finished: Callable[[], None]) -> None:
         def progress(stage: str, done: int, total: int) -> None:
@@ -147,7 +190,8 @@ class ReindexJobs:
         except Exception as exc:  # a background thread has nobody else to report to
             log.exception("reindex job %s failed", job_id)
             changes = {"status": "failed", "error": f"internal error: {exc}"}
-        self._update(job_id, **changes)
+        self._update(job_id, **changes, finished=time.time())
+        metrics.count_reindex_job(str(changes["status"]))
 
     def _update(self, job_id: str, **changes: object) -> None:
         with self._lock:
@@ -167,13 +211,15 @@ class ReindexJobs:
         if not path.exists():
             return None
         data = json.loads(path.read_text("utf-8"))
-        result = BuildResult(**data.pop("result")) if data.get("result") else None
+        saved = data.pop("result", None)
+        result = None
+        if saved:
+            result = BuildResult(**{**saved, "skipped": tuple(saved.get("skipped", ()))})
         job = Job(**{**data, "result": result})
         if job.status == "running" and not _owner_alive(job.owner):
             return replace(job, status="failed", error=(
                 f"interrupted: the server process running this job stopped during the "
-                f"{job.stage!r} stage ({job.done}/{job.total}); start a new reindex "
-                "(POST /api/v1/reindex)"))
+                f"{job.stage!r} stage ({job.done}/{job.total}); start a new reindex"))
         return job
 
     def _path(self, job_id: str) -> Path:

@@ -28,7 +28,7 @@ from service.core.errors import BadRequest, Conflict, NotFound, PayloadTooLarge,
 from service.core.models import Document
 from service.core.settings import Settings
 from service.embedding.embedders import Embedder
-from service.index.build import BuildResult, build_lock, rebuild
+from service.index.build import BuildResult, Progress, build_lock, rebuild
 from service.index.store import current_version, read_manifest, versions_dir
 from service.ingest.chunking import ChunkingParams, chunk_document
 from service.ingest.corpus import SIDECAR_SUFFIX, TEXT_SUFFIXES, parse_front_matter, read_file
@@ -77,7 +77,8 @@ class _Upload:
 
 
 def add_file(settings: Settings, embedder: Embedder, filename: str, data: bytes,
-             meta: DocumentMeta | None = None, *, wait: bool = False) -> Added:
+             meta: DocumentMeta | None = None, *, wait: bool = False,
+             on_progress: Progress | None = None) -> Added:
     """Check that an uploaded file extracts, store it under uploads/ and reindex."""
     name = safe_filename(filename)
     check_size(name, len(data), settings)
@@ -94,7 +95,7 @@ def add_file(settings: Settings, embedder: Embedder, filename: str, data: bytes,
         except UnicodeDecodeError:
             raise Unprocessable(f"{name}: a .jsonl file must be UTF-8; save it as UTF-8 and "
                                 "upload it again") from None
-        return _store(settings, embedder, _Upload(name, data, {}, meta), wait)
+        return _store(settings, embedder, _Upload(name, data, {}, meta), wait, on_progress)
     # Refuses unsupported, empty, damaged, encrypted and image-only files. A PDF, DOCX or HTML
     # file goes through the cache, so staging and the rebuild reuse this one parse.
     if suffix in TEXT_SUFFIXES:
@@ -103,12 +104,12 @@ def add_file(settings: Settings, embedder: Embedder, filename: str, data: bytes,
         extraction_cache_for(settings).extract(name, data)
     if suffix in TEXT_SUFFIXES:
         return _store(settings, embedder, _Upload(name, _with_front_matter(data, meta), {}, meta),
-                      wait)
-    return _store(settings, embedder, _Upload(name, data, meta.given(), meta), wait)
+                      wait, on_progress)
+    return _store(settings, embedder, _Upload(name, data, meta.given(), meta), wait, on_progress)
 
 
 def add_text(settings: Settings, embedder: Embedder, text: str, meta: DocumentMeta, *,
-             wait: bool = False) -> Added:
+             wait: bool = False, on_progress: Progress | None = None) -> Added:
     """Store text sent as JSON as a .txt file with front matter, and reindex."""
     meta = clean_meta(meta)
     if not meta.title:
@@ -119,11 +120,11 @@ def add_text(settings: Settings, embedder: Embedder, text: str, meta: DocumentMe
     name = f"{stem or 'document'}.txt"
     data = (_front_matter(meta.given()) + text).encode("utf-8")
     check_size(name, len(data), settings)
-    return _store(settings, embedder, _Upload(name, data, {}, meta), wait)
+    return _store(settings, embedder, _Upload(name, data, {}, meta), wait, on_progress)
 
 
 def remove_document(settings: Settings, embedder: Embedder, document_id: str, *,
-                    wait: bool = False) -> BuildResult:
+                    wait: bool = False, on_progress: Progress | None = None) -> BuildResult:
     """Delete the file of ``document_id`` from the corpus and reindex."""
     with _corpus_change(settings, wait) as change:
         indexed = indexed_documents(settings)
@@ -136,7 +137,7 @@ def remove_document(settings: Settings, embedder: Embedder, document_id: str, *,
             raise Conflict(f"document {document_id!r} is one line of {relative} with "
                            f"{len(others)} other documents; edit that file and run a reindex")
         change.set_aside(relative)
-        return rebuild(settings, embedder, progress=False)
+        return rebuild(settings, embedder, progress=False, on_progress=on_progress)
 
 
 def indexed_documents(settings: Settings) -> dict[str, dict[str, Any]]:
@@ -190,7 +191,8 @@ def check_document_id(document_id: str) -> str:
 # ---- storing an upload --------------------------------------------------------------------
 
 
-def _store(settings: Settings, embedder: Embedder, upload: _Upload, wait: bool) -> Added:
+def _store(settings: Settings, embedder: Embedder, upload: _Upload, wait: bool,
+           on_progress: Progress | None = None) -> Added:
     with _corpus_change(settings, wait) as change:
         indexed = indexed_documents(settings)
         for relative in _candidate_paths(upload.name):
@@ -207,7 +209,7 @@ def _store(settings: Settings, embedder: Embedder, upload: _Upload, wait: bool) 
         for path in replaced:
             change.set_aside(path)
         change.put(relative)
-        result = rebuild(settings, embedder, progress=False)
+        result = rebuild(settings, embedder, progress=False, on_progress=on_progress)
     documents_now = read_manifest(versions_dir(settings.index_dir) / result.version)["documents"]
     return _added([d.id for d in documents], documents_now, created=True)
 

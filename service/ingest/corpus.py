@@ -11,11 +11,13 @@ unchanged file is not extracted again; its sidecar is always read.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from service.core.errors import CorpusError
+from service.core.errors import CorpusError, ServiceError
 from service.core.hashing import sha256_hex
 from service.core.models import Document
 from service.ingest.cleaning import clean_text
@@ -31,12 +33,40 @@ EXTRACTED_SUFFIXES = (".pdf", ".docx", ".html", ".htm")
 CORPUS_SUFFIXES = TEXT_SUFFIXES + EXTRACTED_SUFFIXES + (".jsonl",)
 SIDECAR_SUFFIX = ".meta.yaml"
 KNOWN_FIELDS = ("id", "title", "text", "source", "date", "tags")
+FENCE = "---"
+log = logging.getLogger("policybot")
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A corpus file left out of a build, and why (the message names the file)."""
+
+    path: str  # relative to the corpus folder
+    reason: str
+
+    def __str__(self) -> str:
+        return self.reason if self.path in self.reason else f"{self.path}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class CorpusContents:
+    documents: list[Document]
+    skipped: list[Skipped]
 
 
 def load_corpus(
     corpus_dir: Path, extraction_cache: ExtractionCache | None = None
 ) -> list[Document]:
-    """All documents under ``corpus_dir``, sorted by id; duplicate ids are an error."""
+    """All documents under ``corpus_dir``, sorted by id; any unreadable file or duplicate
+    id is an error (``read_corpus`` skips them instead)."""
+    return read_corpus(corpus_dir, extraction_cache, strict=True).documents
+
+
+def read_corpus(
+    corpus_dir: Path, extraction_cache: ExtractionCache | None = None, *, strict: bool = False
+) -> CorpusContents:
+    """The documents under ``corpus_dir``, sorted by id, and the files that were skipped:
+    one that cannot be read, or whose id another file already has, never stops the rest."""
     if not corpus_dir.is_dir():
         raise CorpusError(
             f"corpus folder {str(corpus_dir)!r} does not exist; "
@@ -44,17 +74,40 @@ def load_corpus(
         )
     seen: dict[str, str] = {}
     documents: list[Document] = []
+    skipped: list[Skipped] = []
     for path in corpus_files(corpus_dir):
-        for document in read_file(path, corpus_dir, extraction_cache):
-            where = document.path
-            if document.id in seen:
-                raise CorpusError(
-                    f"duplicate document id {document.id!r} in {seen[document.id]} and {where}; "
-                    "give one of them another id"
-                )
-            seen[document.id] = where
-            documents.append(document)
-    return sorted(documents, key=lambda d: d.id)
+        relative = path.relative_to(corpus_dir).as_posix()
+        try:
+            found = list(read_file(path, corpus_dir, extraction_cache))
+            _check_unique(found, seen)
+        except Exception as exc:
+            if strict:
+                raise
+            skipped.append(Skipped(relative, _reason(exc, relative)))
+            continue
+        for document in found:
+            seen[document.id] = document.path
+        documents.extend(found)
+    return CorpusContents(sorted(documents, key=lambda d: d.id), skipped)
+
+
+def _check_unique(documents: list[Document], seen: dict[str, str]) -> None:
+    ids: dict[str, str] = {}
+    for document in documents:
+        earlier = seen.get(document.id) or ids.get(document.id)
+        if earlier is not None:
+            raise CorpusError(
+                f"duplicate document id {document.id!r} in {earlier} and {document.path}; "
+                "give one of them another id"
+            )
+        ids[document.id] = document.path
+
+
+def _reason(exc: Exception, relative: str) -> str:
+    if isinstance(exc, ServiceError):
+        return exc.message
+    log.warning("skipped %s: %s", relative, exc, exc_info=not isinstance(exc, OSError | ValueError))
+    return f"{relative}: could not be read ({type(exc).__name__}: {exc})"
 
 
 def corpus_files(corpus_dir: Path) -> list[Path]:
@@ -86,16 +139,20 @@ def read_file(
 
 
 def parse_front_matter(text: str, where: str) -> tuple[dict[str, Any], str]:
-    """Split ``---`` YAML front matter from the body."""
-    if not text.startswith("---"):
+    """Split YAML front matter from the body. It opens with a first line that is exactly
+    ``---`` and closes at the next such line; any other first line (a ``--------`` rule)
+    is body text."""
+    first, _, rest = text.partition("\n")
+    if first.rstrip() != FENCE:
         return {}, text
-    parts = text.split("\n---", 1)
-    if len(parts) != 2:
+    lines = rest.split("\n")
+    end = next((number for number, line in enumerate(lines) if line.rstrip() == FENCE), None)
+    if end is None:
         raise CorpusError(
             f"{where}: front matter starts with '---' but never ends; add a '---' line"
         )
-    meta = load_yaml_mapping(parts[0][3:], where, "front matter")
-    return meta, parts[1].split("\n", 1)[1] if "\n" in parts[1] else ""
+    meta = load_yaml_mapping("\n".join(lines[:end]), where, "front matter")
+    return meta, "\n".join(lines[end + 1:])
 
 
 def make_document(

@@ -62,18 +62,22 @@ class FeedbackStore:
                 " VALUES (?, ?, ?, ?, ?, ?)", row)
             return int(cursor.lastrowid or 0)
 
-    def count(self) -> int:
+    def count(self, helpful: bool | None = None) -> int:
+        where, values = _only(helpful)
         with closing(self._connect()) as connection:
-            return int(connection.execute("SELECT COUNT(*) FROM feedback").fetchone()[0])
+            return int(connection.execute(f"SELECT COUNT(*) FROM feedback{where}",
+                                          values).fetchone()[0])
 
-    def recent(self, limit: int, offset: int = 0) -> list[Feedback]:
-        """Newest first."""
-        if limit < 1 or offset < 0:
+    def recent(self, limit: int | None, offset: int = 0,
+               helpful: bool | None = None) -> list[Feedback]:
+        """Newest first; ``limit=None`` for all; ``helpful`` keeps only thumbs up or down."""
+        if (limit is not None and limit < 1) or offset < 0:
             raise ValueError(f"need limit >= 1 and offset >= 0, got {limit=} {offset=}")
+        where, values = _only(helpful)
         with closing(self._connect()) as connection:
             rows = connection.execute(
-                f"SELECT {COLUMNS} FROM feedback ORDER BY id DESC LIMIT ? OFFSET ?",
-                (limit, offset)).fetchall()
+                f"SELECT {COLUMNS} FROM feedback{where} ORDER BY id DESC LIMIT ? OFFSET ?",
+                (*values, -1 if limit is None else limit, offset)).fetchall()
         return [_from_row(row) for row in rows]
 
     def _connect(self) -> sqlite3.Connection:
@@ -89,6 +93,10 @@ class FeedbackStore:
             with closing(sqlite3.connect(self.path, timeout=10)) as connection, connection:
                 connection.execute(SCHEMA)
             self._ready = True
+
+
+def _only(helpful: bool | None) -> tuple[str, tuple[int, ...]]:
+    return ("", ()) if helpful is None else (" WHERE helpful = ?", (int(helpful),))
 
 
 def _from_row(row: tuple[Any, ...]) -> Feedback:

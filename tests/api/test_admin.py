@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.api.app import create_app
+from service.api.auth import DISABLED
 from service.core.settings import Settings
 from service.embedding.embedders import Embedder
 from service.index.build import build_lock
@@ -75,7 +76,9 @@ def wait_for_job(client: TestClient, job: str) -> dict:  # type: ignore[type-arg
 # ---- authorisation ------------------------------------------------------------------------
 
 ADMIN_ROUTES = [("POST", DOCUMENTS), ("DELETE", f"{DOCUMENTS}/jinan-hitech-2023-q3"),
-                ("POST", "/api/v1/reindex"), ("GET", "/api/v1/reindex/abc")]
+                ("POST", "/api/v1/reindex"), ("GET", "/api/v1/reindex/abc"),
+                ("GET", "/api/v1/reindex"), ("GET", "/api/v1/feedback"),
+                ("GET", "/api/v1/unanswered"), ("GET", "/api/v1/unanswered?format=csv")]
 
 
 @pytest.mark.parametrize(("method", "path"), ADMIN_ROUTES)
@@ -103,8 +106,7 @@ def test_admin_api_is_off_without_a_configured_token(
     with TestClient(app) as client:
         response = client.request(method, path, headers=AUTH)
 
-    assert response.json() == {"error": "admin API disabled: set POLICYBOT_ADMIN_TOKEN",
-                               "status": 403}
+    assert response.json() == {"error": DISABLED, "status": 403}
 
 
 def test_token_is_checked_before_the_body_is_read(client: TestClient, settings: Settings) -> None:
@@ -380,14 +382,27 @@ def test_reindex_job_runs_in_the_background_and_reports_its_result(
     assert status["done"] == status["total"] == status["result"]["passages"]
 
 
-def test_failed_reindex_job_reports_why(client: TestClient, settings: Settings) -> None:
+def test_reindex_job_skips_an_unreadable_file_and_names_it(client: TestClient,
+                                                           settings: Settings) -> None:
     (settings.corpus_dir / "broken.txt").write_text("---\ntitle: x\n", "utf-8")
+
+    status = wait_for_job(client, client.post("/api/v1/reindex", headers=AUTH).json()["job"])
+
+    assert status["status"] == "done"
+    assert status["result"]["documents"] == 2
+    [skipped] = status["result"]["skipped"]
+    assert skipped.startswith("broken.txt: front matter starts with '---' but never ends")
+
+
+def test_failed_reindex_job_reports_why(client: TestClient, settings: Settings) -> None:
+    for path in settings.corpus_dir.glob("*.txt"):
+        path.write_text("---\ntitle: x\n", "utf-8")
     version = current_version(settings.index_dir)
 
     status = wait_for_job(client, client.post("/api/v1/reindex", headers=AUTH).json()["job"])
 
     assert status["status"] == "failed"
-    assert "front matter starts with '---' but never ends" in status["error"]
+    assert "has no text to index" in status["error"]
     assert current_version(settings.index_dir) == version
 
 
@@ -441,3 +456,16 @@ def test_upload_bombs_get_a_4xx_naming_the_file_and_nothing_changes(
     for name, response in responses.items():
         assert name in response.json()["error"] and response.json()["status"] >= 400
     assert state(settings)[1] == before[1]
+
+
+def test_jobs_list_shows_reindex_and_upload_rebuilds_newest_first(
+        client: TestClient, settings: Settings) -> None:
+    job = wait_for_job(client, client.post("/api/v1/reindex", headers=AUTH).json()["job"])
+    assert upload(client, "policy.txt", POLICY_TEXT.encode("gbk"), title=POLICY_TITLE
+                  ).status_code == 201
+    assert upload(client, "bad.exe", b"MZ").status_code == 415  # refused: leaves no job
+    jobs = client.get("/api/v1/reindex", headers=AUTH).json()["jobs"]
+    assert [(j["kind"], j["status"]) for j in jobs] == [("upload", "done"), ("reindex", "done")]
+    assert jobs[1]["job"] == job["job"] and jobs[1]["seconds"] >= 0
+    assert jobs[0]["stage"] == "published" and jobs[0]["done"] == jobs[0]["total"] > 0
+    assert jobs[0]["started"].endswith("+00:00")

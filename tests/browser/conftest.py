@@ -31,6 +31,7 @@ READY_TIMEOUT_S = 120
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
 EXTRA_CORPUS = Path(__file__).resolve().parent / "corpus"
+ADMIN_TOKEN = "browser-admin-token"  # staff reads (feedback) always need it
 
 
 @dataclass
@@ -83,7 +84,7 @@ def _serve(root: Path, **env_extra: str) -> Iterator[str]:
     shutil.copy(EXTRA_CORPUS / "xss.txt", corpus / "xss.txt")
     env = {**os.environ, "POLICYBOT_CORPUS_DIR": str(corpus),
            "POLICYBOT_INDEX_DIR": str(root / "index"), "POLICYBOT_DATA_DIR": str(root / "data"),
-           "POLICYBOT_ADMIN_TOKEN": "", **env_extra}
+           "POLICYBOT_ADMIN_TOKEN": ADMIN_TOKEN, **env_extra}
     port = _free_port()
     log = root / "server.log"
     with open(log, "wb") as log_file:

@@ -8,6 +8,8 @@ import httpx
 import pytest
 from playwright.sync_api import Locator, Page, Route, expect
 
+from tests.browser.conftest import ADMIN_TOKEN
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 SEED_QUESTION = "外籍员工的工作许可和居留能一起办吗？"
@@ -180,7 +182,8 @@ def test_thumbs_up_is_stored_for_staff(page: Page, server_url: str) -> None:
     answer.get_by_role("button", name="有帮助").click()
     expect(answer.locator(".feedback__status")).to_have_text("感谢反馈")
 
-    listing = httpx.get(f"{server_url}/api/v1/feedback", timeout=10)
+    listing = httpx.get(f"{server_url}/api/v1/feedback", timeout=10,
+                        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
     assert listing.status_code == 200, listing.text
     stored = [item for item in listing.json()["items"] if item["question"] == SEED_QUESTION]
     assert stored and stored[0]["helpful"] is True

@@ -221,11 +221,15 @@ def test_failed_reindex_after_a_replace_puts_the_old_file_back(
     assert not list(settings.index_dir.glob(".build-*"))
 
 
-def test_failed_remove_restores_the_file(settings: Settings, embedder: Embedder) -> None:
-    (settings.corpus_dir / "broken.txt").write_text("---\ntitle: never closed\n", "utf-8")
+def test_failed_remove_restores_the_file(settings: Settings, embedder: Embedder,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
     files = corpus_files(settings)
 
-    with pytest.raises(CorpusError, match="front matter starts with '---' but never ends"):
+    def failing_rebuild(*args: object, **kwargs: object) -> None:
+        raise CorpusError("the build failed")
+
+    monkeypatch.setattr("service.index.library.rebuild", failing_rebuild)
+    with pytest.raises(CorpusError, match="the build failed"):
         remove_document(settings, embedder, "jinan-hitech-2024-annual")
 
     assert corpus_files(settings) == files

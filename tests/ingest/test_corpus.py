@@ -67,3 +67,33 @@ def test_gbk_text_loads_like_its_utf8_twin(tmp_path: Path) -> None:
     (tmp_path / "g.txt").write_bytes(text.encode("gbk"))
     gbk, utf8 = load_corpus(tmp_path)
     assert gbk.text == utf8.text and gbk.title == utf8.title
+
+
+def test_a_dashed_rule_on_the_first_line_is_body_text(tmp_path: Path) -> None:
+    (tmp_path / "rule.txt").write_text("--------\n关于支持企业发展的通知\n--------\n正文。", "utf-8")
+    [document] = load_corpus(tmp_path)
+    assert document.id == "rule"
+    assert "关于支持企业发展的通知" in document.text
+
+
+def test_front_matter_closes_only_at_an_exact_fence(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("---\r\ntitle: 甲\r\n---\r\n------\r\n正文。", "utf-8")
+    [document] = load_corpus(tmp_path)
+    assert document.title == "甲"
+    assert document.text.startswith("------")
+
+
+def test_read_corpus_skips_unreadable_files_and_names_them(tmp_path: Path) -> None:
+    from service.ingest.corpus import read_corpus
+
+    (tmp_path / "good.txt").write_text("好的正文。", "utf-8")
+    (tmp_path / "broken.txt").write_text("---\ntitle: [unclosed\n---\n正文。", "utf-8")
+    (tmp_path / "binary.txt").write_bytes(b"\x00\x01\x02")
+    (tmp_path / "twin.txt").write_text("---\nid: good\n---\n正文二。", "utf-8")
+    contents = read_corpus(tmp_path)
+    assert [d.id for d in contents.documents] == ["good"]
+    skipped = {file.path: str(file) for file in contents.skipped}
+    assert sorted(skipped) == ["binary.txt", "broken.txt", "twin.txt"]
+    assert skipped["binary.txt"].startswith("binary.txt: ") and "binary" in skipped["binary.txt"]
+    assert "not valid YAML" in skipped["broken.txt"]
+    assert "'good' in good.txt and twin.txt" in skipped["twin.txt"]

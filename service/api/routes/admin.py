@@ -10,14 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from service.api.deps import AdminDep, HolderDep, JobsDep, SettingsDep
 from service.api.presenters import document_added, job_out
-from service.api.schemas import DocumentAdded, DocumentIn, JobOut, error_responses
+from service.api.schemas import DocumentAdded, DocumentIn, JobOut, JobsOut, error_responses
 from service.core.errors import BadRequest, PayloadTooLarge, UnsupportedMedia
 from service.core.settings import Settings
 from service.index import library
@@ -107,15 +107,18 @@ UPLOAD_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
              responses={200: {"model": DocumentAdded, "description": "Already indexed"},
                         **error_responses(400, 409, 413, 415, 422)})
 def add_document(submitted: SubmittedDep, response: Response, holder: HolderDep,
-                 settings: SettingsDep) -> DocumentAdded:
+                 settings: SettingsDep, jobs: JobsDep) -> DocumentAdded:
     """Store the document and reindex; it is searchable when this returns (201), or 200 with
-    the indexed document when the same content is already there."""
+    the indexed document when the same content is already there. The rebuild's progress
+    is listed as a job of kind ``upload`` (GET /api/v1/reindex)."""
     embedder = SharedEmbedder(holder.embedder)
-    if submitted.text is not None:
-        added = library.add_text(settings, embedder, submitted.text, submitted.meta)
-    else:
-        added = library.add_file(settings, embedder, submitted.filename, submitted.data,
-                                 submitted.meta)
+    with jobs.track("upload") as progress:
+        if submitted.text is not None:
+            added = library.add_text(settings, embedder, submitted.text, submitted.meta,
+                                     on_progress=progress)
+        else:
+            added = library.add_file(settings, embedder, submitted.filename, submitted.data,
+                                     submitted.meta, on_progress=progress)
     holder.refresh()
     if not added.created:
         response.status_code = 200
@@ -124,8 +127,11 @@ def add_document(submitted: SubmittedDep, response: Response, holder: HolderDep,
 
 @router.delete("/documents/{document_id:path}", status_code=204, response_class=Response,
                summary="Remove a policy document", responses=error_responses(404, 409, 422))
-def remove_document(document_id: str, holder: HolderDep, settings: SettingsDep) -> Response:
-    library.remove_document(settings, SharedEmbedder(holder.embedder), document_id)
+def remove_document(document_id: str, holder: HolderDep, settings: SettingsDep,
+                    jobs: JobsDep) -> Response:
+    with jobs.track("delete") as progress:
+        library.remove_document(settings, SharedEmbedder(holder.embedder), document_id,
+                                on_progress=progress)
     holder.refresh()
     return Response(status_code=204)
 
@@ -134,6 +140,11 @@ def remove_document(document_id: str, holder: HolderDep, settings: SettingsDep) 
              summary="Rebuild the index from the corpus folder in the background")
 def start_reindex(jobs: JobsDep, holder: HolderDep) -> JobOut:
     return job_out(jobs.start(holder.embedder, on_finished=holder.refresh))
+
+
+@router.get("/reindex", response_model=JobsOut, summary="The last reindex jobs, newest first")
+def reindex_jobs(jobs: JobsDep, limit: Annotated[int, Query(ge=1, le=50)] = 10) -> JobsOut:
+    return JobsOut(jobs=[job_out(job) for job in jobs.recent(limit)])
 
 
 @router.get("/reindex/{job_id}", response_model=JobOut, responses=error_responses(404),

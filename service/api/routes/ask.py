@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from service.answering.events import final_answer
+from service.answering.events import DoneEvent, Event, final_answer
 from service.api.deps import HolderDep, SettingsDep, SnapshotDep
+from service.api.outcomes import QuestionRecorder, QuestionRecorderDep
 from service.api.presenters import ask_response, llm_state, search_result, sse_frames
 from service.api.routes.match import profile_from
 from service.api.schemas import (
@@ -34,19 +37,29 @@ STREAM_DOC = {200: {"content": {"text/event-stream": {"schema": {"type": "string
 
 @router.post("/ask", response_model=AskResponse, summary="Answer a question with citations",
              responses=STREAM_DOC)  # type: ignore[arg-type]
-def ask(body: AskRequest, snapshot: SnapshotDep, settings: SettingsDep,
-        response: Response) -> AskResponse | StreamingResponse:
+def ask(body: AskRequest, recorder: QuestionRecorderDep, snapshot: SnapshotDep,
+        settings: SettingsDep, response: Response) -> AskResponse | StreamingResponse:
     timings = start_request()
     profile = profile_from(body.profile, snapshot.matcher.taxonomy) if body.profile else None
     history = [Turn(t.question, t.answer) for t in body.history]
-    events = snapshot.conversation.events(body.question, top_k=body.top_k or settings.top_k,
-                                          profile=profile, history=history)
+    events = recorded(snapshot.conversation.events(
+        body.question, top_k=body.top_k or settings.top_k, profile=profile, history=history),
+        recorder, body.question)
     if body.stream:
         return StreamingResponse(sse_frames(events, timings.elapsed_ms),
                                  media_type="text/event-stream", headers=STREAM_HEADERS)
     answer = final_answer(events)
     response.headers[TIMING_HEADER] = timings.header()
     return ask_response(answer, timings.elapsed_ms())
+
+
+def recorded(events: Iterator[Event], recorder: QuestionRecorder,
+             question: str) -> Iterator[Event]:
+    """The events, with the final answer recorded (metrics, log, unanswered list)."""
+    for event in events:
+        if isinstance(event, DoneEvent):
+            recorder.record(question, event.answer)
+        yield event
 
 
 @router.post("/search", response_model=SearchResponse, summary="Hybrid passage search")
