@@ -62,8 +62,6 @@ class PassageVectorCache:
         report(done, len(texts))
         bar = tqdm(total=len(missing), desc="embedding", unit="passage", file=sys.stderr,
                    disable=not progress or not missing)
-        report = on_batch or (lambda done, total: None)
-        report(len(texts) - len(missing), len(texts))
         for i in range(0, len(missing), batch_size):
             batch = missing[i : i + batch_size]
             vectors = embedder.embed_passages([t for _, t in batch])
