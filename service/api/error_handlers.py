@@ -16,6 +16,9 @@ log = logging.getLogger("policybot")
 
 def error_response(status: int, message: str,
                    headers: dict[str, str] | None = None) -> JSONResponse:
+    """The house error body. A message that quotes bad input (an unknown field named
+    ``"\ud800"``) shows unencodable characters as escapes instead of failing to encode."""
+    message = message.encode("utf-8", "backslashreplace").decode("utf-8")
     return JSONResponse({"error": message, "status": status}, status_code=status,
                         headers=headers)
 

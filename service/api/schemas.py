@@ -2,34 +2,25 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-MAX_TEXT = 500
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
+from service.api.validation import MAX_OFFSET, Name, UserText, check_strings
+from service.api.validation import MAX_TEXT as MAX_TEXT  # the page shows it
 
-
-def clean_user_text(value: str) -> str:
-    """Remove control characters and trim; then demand 1..500 characters."""
-    text = unicodedata.normalize("NFC", _CONTROL.sub("", value)).strip()
-    if not text:
-        raise ValueError("must not be empty: type a question of 1–500 characters")
-    if len(text) > MAX_TEXT:
-        raise ValueError(
-            f"is {len(text)} characters long; shorten it to at most {MAX_TEXT} characters"
-        )
-    return text
-
-
-UserText = Annotated[str, Field(strict=True), AfterValidator(clean_user_text)]
 TopK = Annotated[int, Field(strict=True, ge=1, le=20, description="Passages to use, 1–20.")]
 
 
 class StrictModel(BaseModel):
+    """A request body: unknown fields refused, every string valid Unicode (see validation)."""
+
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _valid_unicode(cls, value: object) -> object:
+        return check_strings(value)
 
 
 class AskRequest(StrictModel):
@@ -141,7 +132,7 @@ class ErrorResponse(BaseModel):
 
 # --- Policy matching (service/match_api.py) ---
 
-ProfileValue = Annotated[str, Field(strict=True, min_length=1, max_length=50)]
+ProfileValue = Annotated[Name, Field(max_length=50)]
 
 
 class ProfileIn(StrictModel):
@@ -162,7 +153,7 @@ class ProfileIn(StrictModel):
 class MatchRequest(StrictModel):
     profile: ProfileIn
     limit: int = Field(20, strict=True, ge=1, le=100, description="Matches per page, 1–100.")
-    offset: int = Field(0, strict=True, ge=0, description="Matches to skip.")
+    offset: int = Field(0, strict=True, ge=0, le=MAX_OFFSET, description="Matches to skip.")
 
 
 class ProfileOut(BaseModel):

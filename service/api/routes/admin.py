@@ -7,6 +7,7 @@ token the admin API is off (403). The routes are thin: they parse the request an
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
 from typing import Annotated, Any
 
@@ -17,8 +18,9 @@ from starlette.datastructures import UploadFile
 
 from service.api.auth import require_admin
 from service.api.deps import HolderDep, SettingsDep
-from service.api.schemas import ErrorResponse
-from service.core.errors import BadRequest, PayloadTooLarge, UnsupportedMedia
+from service.api.schemas import ErrorResponse, StrictModel
+from service.api.validation import PathName, check_unicode
+from service.core.errors import BadRequest, PayloadTooLarge, Unprocessable, UnsupportedMedia
 from service.core.settings import Settings
 from service.index import library
 from service.index.jobs import Job, ReindexJobs, SharedEmbedder
@@ -36,8 +38,9 @@ router = APIRouter(prefix="/api/v1", tags=["admin"], dependencies=[Depends(requi
                    responses=errors(401, 403))
 
 
-class DocumentIn(BaseModel):
-    """A policy sent as JSON; stored as a .txt file with YAML front matter."""
+class DocumentIn(StrictModel):
+    """A policy sent as JSON; stored as a .txt file with YAML front matter (the library
+    checks lengths and control characters of the metadata)."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
@@ -116,16 +119,22 @@ async def _read_form(request: Request, settings: Settings) -> Submitted:
 
 
 def _text_field(value: object, name: str) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            return check_unicode(value)
+        except ValueError as exc:
+            raise Unprocessable(f"form field {name!r}: {exc}") from None
     raise BadRequest(f"form field {name!r} must be text, not a file")
 
 
 def _parse_json_body(raw: bytes) -> DocumentIn:
+    """Parsed with ``json`` (which keeps a lone surrogate for the field check to name)."""
     try:
-        return DocumentIn.model_validate_json(raw)
-    except ValidationError as exc:
-        if any(error["type"] == "json_invalid" for error in exc.errors()):
+        return DocumentIn.model_validate(json.loads(raw))
+    except (ValueError, RecursionError) as exc:
+        if not isinstance(exc, ValidationError):
             raise BadRequest('the request body is not valid JSON; send {"title": ..., "text": ...}'
                              ) from None
         errors = [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]
@@ -166,7 +175,7 @@ def add_document(submitted: SubmittedDep, response: Response, holder: HolderDep,
 
 @router.delete("/documents/{document_id:path}", status_code=204, response_class=Response,
                summary="Remove a policy document", responses=errors(404, 409, 422))
-def remove_document(document_id: str, holder: HolderDep, settings: SettingsDep) -> Response:
+def remove_document(document_id: PathName, holder: HolderDep, settings: SettingsDep) -> Response:
     library.remove_document(settings, SharedEmbedder(holder.embedder), document_id)
     holder.refresh()
     return Response(status_code=204)
@@ -180,7 +189,7 @@ def start_reindex(request: Request, holder: HolderDep) -> JobOut:
 
 @router.get("/reindex/{job_id}", response_model=JobOut, responses=errors(404),
             summary="Progress of a reindex job")
-def reindex_status(job_id: str, request: Request) -> JobOut:
+def reindex_status(job_id: PathName, request: Request) -> JobOut:
     return _job_out(_jobs(request).get(job_id))
 
 

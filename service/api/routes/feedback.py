@@ -9,7 +9,8 @@ from pydantic import BaseModel, Field, StrictBool
 
 from service.api.auth import DISABLED, check_bearer
 from service.api.deps import SettingsDep
-from service.api.schemas import ErrorResponse, StrictModel, UserText
+from service.api.schemas import ErrorResponse, StrictModel
+from service.api.validation import LongText, Name, Offset, UserText
 from service.core.errors import Forbidden
 from service.storage.feedback import Feedback, FeedbackStore
 
@@ -17,17 +18,17 @@ LOCAL_CLIENTS = frozenset({"127.0.0.1", "::1", "testclient"})
 ERRORS = {code: {"model": ErrorResponse} for code in (400, 401, 403, 413, 422)}
 router = APIRouter(prefix="/api/v1", tags=["feedback"], responses=ERRORS)  # type: ignore[arg-type]
 
-PassageId = Annotated[str, Field(strict=True, min_length=1, max_length=200)]
+PassageId = Name
 
 
 class FeedbackRequest(StrictModel):
     question: UserText = Field(description="The question that was asked, 1–500 characters.",
                                examples=["外籍员工的工作许可和居留能一起办吗？"])
-    answer: str = Field(max_length=4000, strict=True, description="The answer that was shown.")
+    answer: LongText = Field(max_length=4000, description="The answer that was shown.")
     passage_ids: list[PassageId] = Field(default_factory=list, max_length=20,
                                          examples=[["jinan-hitech-2023-q3#15"]])
     helpful: StrictBool = Field(description="true for thumbs up, false for thumbs down.")
-    comment: str = Field("", max_length=1000, strict=True, description="Optional remark.")
+    comment: LongText = Field("", max_length=1000, description="Optional remark.")
 
 
 class FeedbackCreated(BaseModel):
@@ -78,7 +79,7 @@ def add_feedback(body: FeedbackRequest, store: StoreDep) -> FeedbackCreated:
 @router.get("/feedback", response_model=FeedbackList, dependencies=[Depends(require_staff)],
             summary="Recent feedback, newest first (staff only)")
 def list_feedback(store: StoreDep, limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                  offset: Annotated[int, Query(ge=0)] = 0) -> FeedbackList:
+                  offset: Annotated[Offset, Query()] = 0) -> FeedbackList:
     items = [FeedbackOut(id=f.id or 0, created=f.created, question=f.question, answer=f.answer,
                          passage_ids=list(f.passage_ids), helpful=f.helpful, comment=f.comment)
              for f in store.recent(limit, offset)]
