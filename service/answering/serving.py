@@ -52,7 +52,8 @@ class IndexHolder:
     def __init__(self, settings: Settings, embedder: Embedder) -> None:
         self.settings = settings
         self.embedder = embedder
-        self.query_vectors = QueryVectors(embedder, settings.query_cache_size)
+        self.query_vectors = QueryVectors(embedder, settings.query_cache_size,
+                                          settings.embed_queue_max)
         self._snapshot: Snapshot | None = None
         self._checked = 0.0
         self._lock = threading.Lock()  # one load at a time
@@ -79,7 +80,8 @@ class IndexHolder:
             if version is None:
                 self.last_error = "no index yet; run `policybot reindex`"
                 return
-            if version == self._served_version():
+            if version == self._served_version():  # back on the served one: old news
+                self.last_error, self._failed = None, None
                 return
             try:
                 self._snapshot = self._load(version)

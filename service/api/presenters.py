@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from service.api.schemas import AskResponse, CitationOut, SearchResult
 from service.core.models import Answer, Citation, Hit
 
@@ -31,3 +33,13 @@ def search_result(hit: Hit) -> SearchResult:
         dense_score=hit.dense_score, bm25_score=hit.bm25_score, heading=passage.heading,
         source=passage.source or None, date=passage.date or None,
     )
+
+
+_ABSOLUTE_PATH = re.compile(  # not a URL, not one of our endpoints
+    r"(?<![\w.:/~-])/(?!api/|docs|static/|readyz|healthz)(?:[^\s'\"/]+/)*([^\s'\"/]*)")
+
+
+def without_paths(message: str) -> str:
+    """A message for anyone to read: absolute paths (which tell an attacker the layout of the
+    server) cut to their last part, ``…/vectors.faiss``. The log keeps them whole."""
+    return _ABSOLUTE_PATH.sub(lambda m: f"…/{m.group(1)}", message)

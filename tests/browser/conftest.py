@@ -81,7 +81,7 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     shutil.copy(EXTRA_CORPUS / "xss.txt", corpus / "xss.txt")
     env = {**os.environ, "POLICYBOT_CORPUS_DIR": str(corpus),
            "POLICYBOT_INDEX_DIR": str(root / "index"), "POLICYBOT_DATA_DIR": str(root / "data"),
-           "POLICYBOT_ADMIN_TOKEN": ""}
+           "POLICYBOT_ADMIN_TOKEN": "", "POLICYBOT_RATE_LIMIT_PER_MINUTE": "0"}
     port = _free_port()
     log = root / "server.log"
     with open(log, "wb") as log_file:

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
 from service.api.deps import HolderDep, SettingsDep, SnapshotDep
-from service.api.presenters import ask_response, search_result
+from service.api.presenters import ask_response, search_result, without_paths
 from service.api.routes.match import profile_from
 from service.api.schemas import (
     AskRequest,
@@ -21,7 +21,7 @@ from service.api.schemas import (
 from service.core.timing import HEADER as TIMING_HEADER
 from service.core.timing import start_request
 
-ERRORS = {code: {"model": ErrorResponse} for code in (400, 413, 422, 503)}
+ERRORS = {code: {"model": ErrorResponse} for code in (400, 413, 422, 429, 503)}
 router = APIRouter(prefix="/api/v1", responses=ERRORS)  # type: ignore[arg-type]
 health = APIRouter()
 
@@ -67,8 +67,9 @@ def readyz(holder: HolderDep) -> ReadyResponse | JSONResponse:
     if not holder.ready:
         holder.refresh()
     if not holder.ready:
-        message = holder.last_error or "the index is still loading"
+        message = without_paths(holder.last_error or "the index is still loading")
         return JSONResponse({"error": message, "status": 503}, status_code=503)
     snapshot = holder.snapshot()
     return ReadyResponse(status="ready", passages=len(snapshot.index.passages),
-                         index_version=snapshot.version, load_error=holder.last_error)
+                         index_version=snapshot.version,
+                         load_error=without_paths(holder.last_error) if holder.last_error else None)

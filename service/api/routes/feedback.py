@@ -15,7 +15,7 @@ from service.core.errors import Forbidden
 from service.storage.feedback import Feedback, FeedbackStore
 
 LOCAL_CLIENTS = frozenset({"127.0.0.1", "::1", "testclient"})
-ERRORS = {code: {"model": ErrorResponse} for code in (400, 401, 403, 413, 422)}
+ERRORS = {code: {"model": ErrorResponse} for code in (400, 401, 403, 413, 422, 429, 507)}
 router = APIRouter(prefix="/api/v1", tags=["feedback"], responses=ERRORS)  # type: ignore[arg-type]
 
 PassageId = Name
@@ -88,5 +88,7 @@ def list_feedback(store: StoreDep, limit: Annotated[int, Query(ge=1, le=500)] = 
 
 def install(app: FastAPI) -> None:
     """Called by ``create_app``: the store lives at ``data_dir/feedback.sqlite``."""
-    app.state.feedback = FeedbackStore(app.state.settings.data_dir / "feedback.sqlite")
+    settings = app.state.settings
+    app.state.feedback = FeedbackStore(settings.data_dir / "feedback.sqlite",
+                                       settings.feedback_max_rows)
     app.include_router(router)

@@ -29,7 +29,7 @@ from service.matching.matcher import (
 )
 from service.matching.taxonomy import Taxonomy
 
-ERRORS = {code: {"model": ErrorResponse} for code in (400, 413, 422, 503)}
+ERRORS = {code: {"model": ErrorResponse} for code in (400, 413, 422, 429, 503)}
 router = APIRouter(prefix="/api/v1", tags=["matching"], responses=ERRORS)  # type: ignore[arg-type]
 
 
