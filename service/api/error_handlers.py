@@ -13,6 +13,7 @@ from starlette.routing import Match
 from service.core.errors import ServiceError
 
 log = logging.getLogger("policybot")
+PROBED = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
 def error_response(status: int, message: str,
@@ -49,13 +50,11 @@ def _message(kind: str, error: dict) -> str:  # type: ignore[type-arg]
 
 
 def allowed_methods(request: Request) -> str:
-    """Every method some route accepts on this path (starlette names only the first route's),
-    with HEAD wherever GET is."""
-    methods: set[str] = set()
-    for route in request.app.routes:
-        match, _ = route.matches(request.scope)
-        if match != Match.NONE:
-            methods |= set(getattr(route, "methods", None) or ())
+    """Every method some route accepts on this path (starlette names only the first route's;
+    FastAPI's included routers hide theirs, so each method is tried), HEAD wherever GET is."""
+    methods = {method for method in PROBED
+               if any(route.matches({**request.scope, "method": method})[0] == Match.FULL
+                      for route in request.app.routes)}
     if "GET" in methods:
         methods.add("HEAD")
     return ", ".join(sorted(methods))
