@@ -74,12 +74,12 @@ def test_a_lone_surrogate_in_any_question_field_is_422_naming_it(
 
 def test_a_lone_surrogate_as_an_unknown_field_name_is_a_422_not_a_500(
         seed_client: TestClient) -> None:
-    response = post_raw(seed_client, "/api/v1/ask", '{"question": "泉惠企", "%s": 1}' % SURROGATE)
+    response = post_raw(seed_client, "/api/v1/ask", '{"question": "泉惠企", "' + SURROGATE + '": 1}')
     assert response.status_code == 422, response.text
 
 
 def test_the_connection_survives_a_rejected_surrogate(seed_client: TestClient) -> None:
-    assert post_raw(seed_client, "/api/v1/ask", '{"question": "%s"}' % SURROGATE
+    assert post_raw(seed_client, "/api/v1/ask", '{"question": "' + SURROGATE + '"}'
                     ).status_code == 422
     assert seed_client.post("/api/v1/search", json={"query": "泉惠企"}).status_code == 200
 
