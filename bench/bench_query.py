@@ -46,8 +46,9 @@ from harness import Report, median_ms, percentile, progress, table
 from loadgen import HTTPError, LeanClient, run
 from server import Server
 
-from service.answering.retrieval import QueryVectors, Retriever
+from service.answering.retrieval import Retriever
 from service.core.settings import Settings
+from service.embedding.query_vectors import QueryVectors
 from service.index.store import load_current
 from service.index.vector_index import search
 

@@ -11,10 +11,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from service.answering.retrieval import QueryVectors, Retriever
+from service.answering.retrieval import Retriever
 from service.core.settings import Settings
 from service.embedding.embedders import embedder_for
-from service.evaluation.retrieval_eval import eval_index, read_jsonl, score_retrieval
+from service.embedding.query_vectors import QueryVectors
+from service.evaluation.retrieval_eval import (
+    EVAL_QUERY_CACHE,
+    eval_index,
+    read_jsonl,
+    score_retrieval,
+)
 from service.index.store import load_current
 
 GRID_K = (10, 30, 60)
@@ -35,22 +41,25 @@ def main() -> None:
     else:
         base = Retriever.from_settings(load_current(settings.index_dir, embedder.name),
                                        QueryVectors(embedder, 0), settings)
-    vectors = QueryVectors(embedder, 100_000)
+    vectors = QueryVectors(embedder, EVAL_QUERY_CACHE)
     questions = read_jsonl(args.questions)[: args.limit or None]
     print(f"{args.questions.name}: {len(questions)} questions")
     print(f"{'fusion':<9} {'w_dense':>7} {'w_bm25':>7} {'hit@1':>7} {'hit@5':>7} {'MRR@10':>7}")
     for mode in ("dense", "bm25"):
-        scores = score_retrieval(Retriever(base.index, vectors), questions, mode)  # type: ignore[arg-type]
+        scores = score_retrieval(Retriever(base.index, vectors, settings), questions, mode)  # type: ignore[arg-type]
         print(f"{mode:<25} {scores.hits[1]:>7.3f} {scores.hits[5]:>7.3f} {scores.mrr10:>7.3f}")
     for k in GRID_K:
         for weights in GRID_WEIGHTS:
-            retriever = Retriever(base.index, vectors, settings.candidates, k, weights, "rrf")
+            rrf = settings.model_copy(update={"fusion": "rrf", "rrf_k": k,
+                                              "rrf_dense_weight": weights[0],
+                                              "rrf_bm25_weight": weights[1]})
+            retriever = Retriever(base.index, vectors, rrf)
             scores = score_retrieval(retriever, questions, "hybrid")
             print(f"rrf k={k:<3} {weights[0]:>7.1f} {weights[1]:>7.1f} {scores.hits[1]:>7.3f} "
                   f"{scores.hits[5]:>7.3f} {scores.mrr10:>7.3f}")
     for alpha in GRID_MIX:
-        retriever = Retriever(base.index, vectors, settings.candidates, fusion="mix",
-                              mix_dense_weight=alpha)
+        mix = settings.model_copy(update={"fusion": "mix", "mix_dense_weight": alpha})
+        retriever = Retriever(base.index, vectors, mix)
         scores = score_retrieval(retriever, questions, "hybrid")
         print(f"{'mix':<9} {alpha:>7.2f} {1 - alpha:>7.2f} {scores.hits[1]:>7.3f} "
               f"{scores.hits[5]:>7.3f} {scores.mrr10:>7.3f}")

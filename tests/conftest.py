@@ -71,3 +71,16 @@ def client(settings: Settings, embedder: Embedder) -> Iterator[TestClient]:
     """The real app over a private copy of the seed index."""
     with TestClient(create_app(settings, embedder=embedder)) as test_client:
         yield test_client
+
+
+@pytest.fixture(scope="session")
+def fast_index(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The seed corpus indexed with the test embedder (fast tier): a real FAISS index and
+    real BM25 in about a second. Dense scores are not e5's, so refusal leans on coverage."""
+    from tests.fakes import BigramEmbedder
+
+    root = tmp_path_factory.mktemp("fast")
+    shutil.copytree(SEED_CORPUS, root / "corpus")
+    settings = make_settings(root, refusal_dense_weight=0.0)
+    reindex(settings, BigramEmbedder(), progress=False)
+    return settings

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 from service.answering.evidence import QueryTerms, query_terms
 from service.answering.retrieval import Retriever
 from service.core.models import Answer, Citation, Hit
+from service.ingest.excerpts import as_excerpt, best_clauses
 from service.ingest.sentences import passage_sentences
 
 if TYPE_CHECKING:
@@ -23,9 +24,11 @@ REFUSAL = (
     "建议联系济南高新区“泉惠企”企业服务站或“首席政策官”团队，由工作人员一对一解答；"
     "也可以在线上“泉惠企”平台查询全部惠企政策。"
 )
-CLAUSE_BREAKS = "，；：,;"
 MAX_SENTENCES = 4
-LONG_SENTENCE = 160
+SCORE_FLOOR = 0.6  # a sentence must cover at least this share of the best one's coverage
+RANK_PENALTY = 0.02  # per retrieval rank, subtracted from a sentence's coverage when ranking
+NEAR_DUPLICATE = 0.6  # share of shared character bigrams above which a sentence repeats one
+LONG_SENTENCE = 160  # a longer sentence is trimmed to its best clauses (excerpts.py)
 
 
 def foreign_place_refusal(places: tuple[str, ...]) -> str:
@@ -85,7 +88,7 @@ class ExtractiveAnswerer:
             return Answer(foreign_place_refusal(terms.foreign_places), False, (), tuple(hits))
         if not self.policy.answers(candidates, hits):
             return Answer(REFUSAL, False, (), tuple(hits))
-        chosen = _choose(candidates, self.max_chars)
+        chosen = choose_sentences(candidates, self.max_chars)
         return _compose(chosen, tuple(hits))
 
 
@@ -93,32 +96,16 @@ def _candidates(hit: Hit, rank: int, terms: QueryTerms) -> list[Candidate]:
     passage = hit.passage
     out = []
     for start, end in passage_sentences(passage.text):
-        start, end = _best_window(passage.text, start, end, terms)
+        start, end = best_clauses(passage.text, start, end, terms.coverage, LONG_SENTENCE)
         text = passage.text[start:end]
         score = terms.coverage(text)
         out.append(Candidate(hit, rank, passage.start + start, passage.start + end, text, score))
     return out
 
 
-def _best_window(text: str, start: int, end: int, terms: QueryTerms) -> tuple[int, int]:
-    """Trim an over-long sentence to its run of clauses that covers the question best."""
-    if end - start <= LONG_SENTENCE:
-        return start, end
-    cuts = [start] + [i + 1 for i in range(start, end) if text[i] in CLAUSE_BREAKS] + [end]
-    best, best_score = (start, end), -1.0
-    for i, a in enumerate(cuts[:-1]):
-        for b in cuts[i + 1 :]:
-            if b - a > LONG_SENTENCE and b != cuts[i + 1]:
-                break
-            score = terms.coverage(text[a:b])
-            if score > best_score + 1e-9:
-                best, best_score = (a, b), score
-    return best
-
-
-def _choose(candidates: list[Candidate], max_chars: int) -> list[Candidate]:
-    ranked = sorted(candidates, key=lambda c: (-(c.score - 0.02 * c.rank), c.rank, c.start))
-    floor = ranked[0].score * 0.6
+def choose_sentences(candidates: list[Candidate], max_chars: int) -> list[Candidate]:
+    ranked = sorted(candidates, key=lambda c: (-(c.score - RANK_PENALTY * c.rank), c.rank, c.start))
+    floor = ranked[0].score * SCORE_FLOOR
     chosen: list[Candidate] = []
     used = 0
     for candidate in ranked:
@@ -144,13 +131,8 @@ def _compose(chosen: list[Candidate], hits: tuple[Hit, ...]) -> Answer:
         marker = markers[passage_id]
         citations.append(Citation(marker, candidate.hit, candidate.text,
                                   candidate.start, candidate.end))
-        parts.append(f"{_as_sentence(candidate.text)}[{marker}]")
+        parts.append(f"{as_excerpt(candidate.text)}[{marker}]")
     return Answer("".join(parts), True, tuple(citations), hits)
-
-
-def _as_sentence(text: str) -> str:
-    """Show a trimmed clause as an excerpt (…) rather than altering its words."""
-    return text if text[-1] in "。！？；…”」）!?" else text + "…"
 
 
 def _near_duplicate(a: str, b: str) -> bool:
@@ -158,4 +140,4 @@ def _near_duplicate(a: str, b: str) -> bool:
     grams_b = {b[i : i + 2] for i in range(len(b) - 1)}
     if not grams_a or not grams_b:
         return a == b
-    return len(grams_a & grams_b) / min(len(grams_a), len(grams_b)) > 0.6
+    return len(grams_a & grams_b) / min(len(grams_a), len(grams_b)) > NEAR_DUPLICATE

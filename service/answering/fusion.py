@@ -1,4 +1,4 @@
-"""Reciprocal rank fusion of the dense and BM25 rankings."""
+"""Fusing the dense and BM25 rankings: a normalised score mix (the default) or reciprocal rank."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ def reciprocal_rank_fusion(
 ) -> list[tuple[int, float]]:
     """Fuse ranked lists of row ids: score(row) = sum of w / (k + rank), rank from 1.
 
-    RRF needs no score calibration between BM25 (unbounded) and cosine (0..1),
-    which is why it is the default; ties keep the order of first appearance.
+    RRF needs no score calibration between BM25 (unbounded) and cosine (0..1), but it drops
+    how far ahead a ranking's winner is (``fusion=rrf``; see bench/README.md for how it
+    compared); ties keep the order of first appearance.
     """
     if k <= 0:
         raise ValueError(f"rrf k must be > 0, got {k}")

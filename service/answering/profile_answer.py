@@ -13,12 +13,11 @@ import re
 
 from service.answering.evidence import query_terms
 from service.answering.extractive import REFUSAL, Answerer
-from service.core.models import Answer, Citation, Hit
-from service.ingest.sentences import CLOSERS, SENTENCE_END
+from service.core.models import Answer, Citation
+from service.ingest.excerpts import as_excerpt
 from service.matching.matcher import Match, PolicyMatcher, Profile, build_profile, grouped
 
 MAX_ITEMS = 8
-MATCH_ENDPOINT = "/api/v1/match"
 SELF_REFERENCE = re.compile(r"我们|我公司|我司|本公司|本企业|我单位|我厂|咱们|我企业|我家企业")
 ASKS_WHAT_APPLIES = re.compile(
     r"(哪些|什么|啥)[^，。？！?!,]{0,8}?(政策|扶持|支持|优惠|补贴|帮助)"
@@ -98,20 +97,13 @@ def _compose(matcher: PolicyMatcher, profile: Profile, shown: list[Match], total
                 continue
             quoted.add(sentence)
             marker = markers.setdefault(passage.id, len(markers) + 1)
-            hit = Hit(passage, match.score, 0.0, 0.0)
-            citations.append(Citation(marker, hit, quote.text, passage.start + quote.start,
-                                      passage.start + quote.end))
-            items.append(f"· {_as_item(quote.text)}[{marker}]")
+            citations.append(match.citation(marker, quote))
+            items.append(f"· {as_excerpt(quote.text)}[{marker}]")
         lines.extend([f"【{group}】", *items] if items else [])
     if total > len(shown):
-        lines.append(f"另有 {total - len(shown)} 项，见 {MATCH_ENDPOINT}。")
-    hits = tuple(Hit(m.card.passage, m.score, 0.0, 0.0) for m in shown)
+        lines.append(f"另有 {total - len(shown)} 项未列出，按企业画像查询政策匹配可得完整列表。")
+    hits = tuple(m.hit() for m in shown)
     return Answer("\n".join(lines), True, tuple(citations), hits)
-
-
-def _as_item(text: str) -> str:
-    """A clipped quote reads as an excerpt (…) rather than a changed sentence."""
-    return text if text[-1] in SENTENCE_END + CLOSERS else text + "…"
 
 
 def _nothing_found(profile: Profile) -> str:

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 
 from service.answering.extractive import Answerer, ExtractiveAnswerer, RefusalPolicy
 from service.answering.profile_answer import ProfileAwareAnswerer
-from service.answering.retrieval import QueryVectors, Retriever
+from service.answering.retrieval import Retriever
 from service.core.errors import NotReady, ServiceError
 from service.core.settings import Settings
 from service.embedding.embedders import Embedder
+from service.embedding.query_vectors import QueryVectors
 from service.index.store import current_version, load_version
 from service.matching.matcher import PolicyMatcher
 

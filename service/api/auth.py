@@ -9,6 +9,7 @@ from fastapi import Request
 from service.core.errors import Forbidden, Unauthorized
 
 DISABLED = "admin API disabled: set POLICYBOT_ADMIN_TOKEN"
+LOCAL_CLIENTS = frozenset({"127.0.0.1", "::1", "testclient"})
 
 
 def check_bearer(request: Request, expected: str) -> None:
@@ -25,3 +26,14 @@ def require_admin(request: Request) -> None:
     if not expected:
         raise Forbidden(DISABLED)
     check_bearer(request, expected)
+
+
+def require_staff(request: Request) -> None:
+    """A bearer token when one is configured; otherwise only callers on this machine."""
+    expected = request.app.state.settings.admin_token
+    if expected:
+        check_bearer(request, expected)
+        return
+    host = request.client.host if request.client else ""
+    if host not in LOCAL_CLIENTS:
+        raise Forbidden(DISABLED)

@@ -1,11 +1,30 @@
-"""Map domain objects (Answer, Hit) to the API's response schemas."""
+"""Map domain objects to the API's response schemas; the CLI's --json uses them too."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import asdict
 
-from service.api.schemas import AskResponse, CitationOut, SearchResult
+from service.api.schemas import (
+    AskResponse,
+    BuildOut,
+    CitationOut,
+    DocumentAdded,
+    FeedbackOut,
+    JobOut,
+    MatchOut,
+    ProfileOut,
+    SearchResult,
+    TaxonomyFacet,
+    TaxonomyResponse,
+    TaxonomyValue,
+)
 from service.core.models import Answer, Citation, Hit
+from service.index.jobs import Job
+from service.index.library import Added
+from service.matching.matcher import LABELS, PROFILE_FACETS, Evidence, Match, Profile
+from service.matching.taxonomy import Taxonomy
+from service.storage.feedback import Feedback
 
 
 def citation_out(citation: Citation) -> CitationOut:
@@ -33,6 +52,50 @@ def search_result(hit: Hit) -> SearchResult:
         dense_score=hit.dense_score, bm25_score=hit.bm25_score, heading=passage.heading,
         source=passage.source or None, date=passage.date or None,
     )
+
+
+def document_added(added: Added) -> DocumentAdded:
+    return DocumentAdded(document_id=added.document_id, title=added.title,
+                         passages=added.passages, document_ids=list(added.document_ids))
+
+
+def job_out(job: Job) -> JobOut:
+    result = BuildOut(**asdict(job.result)) if job.result else None
+    return JobOut(job=job.id, status=job.status, stage=job.stage, done=job.done,
+                  total=job.total, result=result, error=job.error)
+
+
+def feedback_out(feedback: Feedback) -> FeedbackOut:
+    return FeedbackOut(id=feedback.id or 0, created=feedback.created, question=feedback.question,
+                       answer=feedback.answer, passage_ids=list(feedback.passage_ids),
+                       helpful=feedback.helpful, comment=feedback.comment)
+
+
+def profile_out(profile: Profile) -> ProfileOut:
+    return ProfileOut(industries=list(profile.industries),
+                      qualifications=list(profile.qualifications), needs=list(profile.needs))
+
+
+def match_out(match: Match, evidence: Evidence, marker: int) -> MatchOut:
+    """One match with its summary, and per reason the sentence that says it."""
+    passage = match.card.passage
+    quotes = {quote.start: quote for _, quote in evidence.quotes}  # distinct sentences
+    return MatchOut(
+        title=passage.heading or passage.title, summary=evidence.summary.text,
+        reasons=list(match.reasons), score=match.score,
+        citations=[citation_out(match.citation(marker, q)) for q in quotes.values()],
+        triggers={reason: match.triggers(facet, tag) for reason, facet, tag in match.reason_tags()},
+    )
+
+
+def taxonomy_out(taxonomy: Taxonomy) -> TaxonomyResponse:
+    return TaxonomyResponse(facets=[
+        TaxonomyFacet(name=facet, label=LABELS[facet], values=[
+            TaxonomyValue(name=tag.name, synonyms=list(tag.synonyms))
+            for tag in taxonomy.facet(facet).tags
+        ])
+        for facet in PROFILE_FACETS
+    ])
 
 
 _ABSOLUTE_PATH = re.compile(  # not a URL, not one of our endpoints

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
-from service.api.validation import MAX_OFFSET, Name, UserText, check_strings
+from service.api.validation import MAX_OFFSET, LongText, Name, UserText, check_strings
 from service.api.validation import MAX_TEXT as MAX_TEXT  # the page shows it
 
 TopK = Annotated[int, Field(strict=True, ge=1, le=20, description="Passages to use, 1–20.")]
@@ -21,6 +21,11 @@ class StrictModel(BaseModel):
     @classmethod
     def _valid_unicode(cls, value: object) -> object:
         return check_strings(value)
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for error codes: every error has the house shape."""
+    return {code: {"model": ErrorResponse} for code in codes}
 
 
 class AskRequest(StrictModel):
@@ -193,3 +198,78 @@ class TaxonomyFacet(BaseModel):
 
 class TaxonomyResponse(BaseModel):
     facets: list[TaxonomyFacet]
+
+
+# ---- admin ---------------------------------------------------------------------------------
+
+
+class DocumentIn(StrictModel):
+    """A policy sent as JSON; stored as a .txt file with YAML front matter."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    title: str = Field(min_length=1, examples=["济南高新区关于支持科技创新的若干政策"])
+    text: str = Field(min_length=1, examples=["第一条　对首次认定的国家高新技术企业……"])
+    source: str | None = Field(None, examples=["济南高新区管委会"])
+    date: str | None = Field(None, examples=["2024-03"])
+    id: str | None = Field(None, examples=["policies/2024/科技创新"])
+
+
+class DocumentAdded(BaseModel):
+    document_id: str = Field(examples=["uploads/科技创新政策"])
+    title: str = Field(examples=["济南高新区关于支持科技创新的若干政策"])
+    passages: int = Field(examples=[3])
+    document_ids: list[str] = Field(description="All documents of the file (a .jsonl may "
+                                                "hold several); the first is document_id.")
+
+
+class BuildOut(BaseModel):
+    version: str
+    documents: int
+    passages: int
+    embedded: int = Field(description="Passages embedded now; the rest came from the cache.")
+    seconds: float
+
+
+class JobOut(BaseModel):
+    job: str
+    status: str = Field(examples=["running"], description="running, done or failed")
+    stage: str = Field(examples=["embedded"])
+    done: int
+    total: int
+    result: BuildOut | None = None
+    error: str | None = None
+
+
+# ---- feedback ------------------------------------------------------------------------------
+
+PassageId = Name
+
+
+class FeedbackRequest(StrictModel):
+    question: UserText = Field(description="The question that was asked, 1–500 characters.",
+                               examples=["外籍员工的工作许可和居留能一起办吗？"])
+    answer: LongText = Field(max_length=4000, description="The answer that was shown.")
+    passage_ids: list[PassageId] = Field(default_factory=list, max_length=20,
+                                         examples=[["jinan-hitech-2023-q3#15"]])
+    helpful: StrictBool = Field(description="true for thumbs up, false for thumbs down.")
+    comment: LongText = Field("", max_length=1000, description="Optional remark.")
+
+
+class FeedbackCreated(BaseModel):
+    id: int = Field(examples=[1])
+
+
+class FeedbackOut(BaseModel):
+    id: int
+    created: str = Field(description="UTC time, ISO 8601.", examples=["2026-01-05T08:30:00+00:00"])
+    question: str
+    answer: str
+    passage_ids: list[str]
+    helpful: bool
+    comment: str
+
+
+class FeedbackList(BaseModel):
+    total: int
+    items: list[FeedbackOut]

@@ -7,7 +7,7 @@ import os
 import sys
 import textwrap
 
-from service.answering.retrieval import QueryVectors, Retriever
+from service.answering.retrieval import Retriever
 from service.answering.serving import IndexHolder
 from service.api.presenters import ask_response, search_result
 from service.core.errors import ServiceError
@@ -15,13 +15,13 @@ from service.core.settings import Settings
 from service.embedding.embedders import embedder_for
 from service.evaluation.retrieval_eval import (
     HEADER,
-    eval_index,
+    eval_retriever,
     modes_for,
     read_jsonl,
     score_retrieval,
 )
 from service.index.build import reindex
-from service.index.store import current_version, load_current
+from service.index.store import current_version
 
 
 def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
@@ -97,11 +97,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     required = ("question", "answerable") if args.refusal else ("question",)
     questions = read_jsonl(args.questions, required)[: args.limit or None]  # before the model
     embedder = embedder_for(settings)
-    if args.passages:
-        retriever = eval_index(settings, embedder, args.passages)
-    else:
-        index = load_current(settings.index_dir, embedder.name)
-        retriever = Retriever.from_settings(index, QueryVectors(embedder, 100_000), settings)
+    retriever = eval_retriever(settings, embedder, args.passages)
     if args.refusal:
         return _eval_refusal(retriever, settings, questions, args.json)
     scores = [score_retrieval(retriever, questions, mode) for mode in modes_for(args.mode)]
@@ -142,7 +138,7 @@ def _json(data: object) -> str:
 
 
 def cmd_match(args: argparse.Namespace, settings: Settings) -> int:
-    from service.api.routes.match import match_out, profile_out
+    from service.api.presenters import match_out, profile_out
     from service.matching.matcher import build_profile, grouped
 
     matcher = _holder(settings).snapshot().matcher
@@ -151,7 +147,8 @@ def cmd_match(args: argparse.Namespace, settings: Settings) -> int:
     matches = matcher.match(profile)
     shown = matches[: args.limit or None]
     if args.json:
-        items = [match_out(matcher, m, profile, i).model_dump() for i, m in enumerate(shown, 1)]
+        items = [match_out(m, matcher.explain(m, profile), i).model_dump()
+                 for i, m in enumerate(shown, 1)]
         print(_json({"total": len(matches), "profile": profile_out(profile).model_dump(),
                      "matches": items}))
         return 0

@@ -1,17 +1,16 @@
 """Where an embedding-model call runs: wide on the model thread, or narrow on a free lane.
 
-A lone question is embedded fastest with every core on it (a wide call: 8.5 ms with two
-OpenMP threads against 13.6 ms with one, in one run). But a wide call spends more CPU per
-question (17.0 ms against 13.6): OpenMP joins its threads dozens of times per text, and a
-core that the HTTP work borrows stalls the other one at every join. Under load, one
-single-threaded call per core embeds more questions per second (in process, 8 askers
-with 2 ms of Python each: 102–110 questions/s wide, 118–125 narrow). So a call that finds
-the model idle runs wide, and a call that arrives while another is in flight runs narrow,
-one per core ("lane"); wide and narrow calls never overlap.
+A lone question is embedded fastest with every core on it (a wide call). But a wide call
+spends more CPU per question: OpenMP joins its threads dozens of times per text, and a core
+that the HTTP work borrows stalls the other one at every join. Under load, one
+single-threaded call per core embeds more questions per second. So a call that finds the
+model idle runs wide, and a call that arrives while another is in flight runs narrow, one
+per core ("lane"); wide and narrow calls never overlap.
 
 Only the model thread ever runs more than one OpenMP thread: libgomp counts the threads
 of every team in the process and, once they outnumber the cores, stops spinning between
-parallel regions (a second team of two made one embedding 15–19 ms instead of 7 ms).
+parallel regions, which made a lone embedding about twice as slow. The figures are in
+bench/README.md ("What makes it this fast").
 
 Passage batches (a reindex while serving) run wide and wait while questions are in
 flight or waiting, so a question waits for one passage batch at most.

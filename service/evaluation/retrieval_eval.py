@@ -8,16 +8,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from service.answering.retrieval import MODES, Mode, QueryVectors, Retriever
+from service.answering.retrieval import MODES, Mode, Retriever
 from service.core.errors import ServiceError
 from service.core.hashing import sha256_hex
 from service.core.models import Hit
 from service.core.settings import Settings
 from service.embedding.embedders import Embedder
+from service.embedding.query_vectors import QueryVectors
 from service.index.build import reindex
 from service.index.store import current_version, load_current
 
 CUTOFFS = (1, 5, 10)
+# Every question of a set is asked once per mode: keep all their vectors, not the server's LRU.
+EVAL_QUERY_CACHE = 100_000
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,15 @@ def eval_index(settings: Settings, embedder: Embedder, passages_file: Path) -> R
     if current_version(eval_settings.index_dir) is None:
         reindex(eval_settings, embedder, wait=True)
     index = load_current(eval_settings.index_dir, embedder.name)
-    return Retriever.from_settings(index, QueryVectors(embedder, 100_000), settings)
+    return Retriever(index, QueryVectors(embedder, EVAL_QUERY_CACHE), settings)
+
+
+def eval_retriever(settings: Settings, embedder: Embedder, passages_file: Path | None) -> Retriever:
+    """A retriever over ``passages_file`` (indexed once, cached), else over the CURRENT index."""
+    if passages_file is not None:
+        return eval_index(settings, embedder, passages_file)
+    index = load_current(settings.index_dir, embedder.name)
+    return Retriever(index, QueryVectors(embedder, EVAL_QUERY_CACHE), settings)
 
 
 def gold_matcher(question: dict[str, Any]) -> Callable[[Hit], bool]:

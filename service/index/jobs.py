@@ -100,8 +100,8 @@ class ReindexJobs:
         with self._lock:
             job = self._jobs.get(job_id) or self._load(job_id)
         if job is None:
-            raise NotFound(f"no reindex job {job_id!r}; POST /api/v1/reindex "
-                           "starts one and returns its id")
+            raise NotFound(f"no reindex job {job_id!r}; starting a reindex returns the id "
+                           "of its job")
         return job
 
     def _run(self, job_id: str, embedder: Embedder, lock: ExitStack,

@@ -31,7 +31,7 @@ from service.embedding.embedders import Embedder
 from service.index.build import BuildResult, build_lock, rebuild
 from service.index.store import current_version, read_manifest, versions_dir
 from service.ingest.corpus import SIDECAR_SUFFIX, TEXT_SUFFIXES, parse_front_matter, read_file
-from service.ingest.extraction import SUPPORTED_SUFFIXES, decode_text, safe_filename
+from service.ingest.extraction import SUPPORTED_SUFFIXES, decode_text, extract, safe_filename
 from service.ingest.extraction_cache import ExtractionCache, extraction_cache_for
 
 UPLOADS = "uploads"
@@ -94,9 +94,12 @@ def add_file(settings: Settings, embedder: Embedder, filename: str, data: bytes,
             raise Unprocessable(f"{name}: a .jsonl file must be UTF-8; save it as UTF-8 and "
                                 "upload it again") from None
         return _store(settings, embedder, _Upload(name, data, {}, meta), wait)
-    # Refuses unsupported, empty, damaged, encrypted and image-only files. Through the cache,
-    # so staging and the rebuild read this result instead of parsing the file again.
-    extraction_cache_for(settings).extract(name, data)
+    # Refuses unsupported, empty, damaged, encrypted and image-only files. A PDF, DOCX or HTML
+    # file goes through the cache, so staging and the rebuild reuse this one parse.
+    if suffix in TEXT_SUFFIXES:
+        extract(name, data)
+    else:
+        extraction_cache_for(settings).extract(name, data)
     if suffix in TEXT_SUFFIXES:
         return _store(settings, embedder, _Upload(name, _with_front_matter(data, meta), {}, meta),
                       wait)
@@ -124,8 +127,8 @@ def remove_document(settings: Settings, embedder: Embedder, document_id: str, *,
     with _corpus_change(settings, wait) as change:
         indexed = indexed_documents(settings)
         if document_id not in indexed:
-            raise NotFound(f"no document with id {document_id!r}; GET /api/v1/documents "
-                           "lists the ids")
+            raise NotFound(f"no document with id {document_id!r}; the document list shows "
+                           "the ids")
         relative = indexed[document_id]["path"]
         others = [i for i, meta in indexed.items() if meta["path"] == relative and i != document_id]
         if others:

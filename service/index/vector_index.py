@@ -28,14 +28,11 @@ def choose_spec(count: int) -> IndexSpec:
     to ``FLAT_MAX``; beyond, an IVF index with 8-bit codes that probes 1/16 of its lists,
     or more so that a search compares ``MIN_SCANNED`` vectors.
 
-    Float16 halves the bytes a search reads, and so what it pushes out of the CPU cache:
-    at 10k passages a float32 scan (15 MiB) right after a query embedding took 0.55–0.67 ms,
-    float16 0.26–0.36 ms, and `/ask` at concurrency 1 was 0.65 ms faster (same server, 6
-    paired rounds), with recall@10 0.996 against exact search and scores within 5e-5.
-    At 200k float16 took 4.5 ms with recall@10 0.999, where IVF-SQ8 gave 4.3 ms but 0.968.
-    IVF at 1M: nlist=4000, nprobe=263, 4.3 ms, recall@10 0.973, 380 MB (a float16 scan:
-    23 ms, 732 MB); nprobe=32 found only 0.80 of the true top 10. At 200k 1/16 of the lists
-    gave 0.91, hence the floor on vectors scanned (bench/bench_scale.py).
+    Float16 halves the bytes a search reads, and so what it pushes out of the CPU cache
+    right after a query embedding; it kept recall@10 above 0.99 up to 200k. Probing too few
+    IVF lists lost a fifth of the true top 10 at 1M, hence the floor on vectors scanned.
+    The measurements are in bench/README.md ("Running bigger", the 1M table) from
+    bench/bench_scale.py.
     """
     if count <= EXACT_MAX:
         return IndexSpec("flat")
@@ -110,8 +107,8 @@ def _mmap_flags(kind: str) -> int:
 def search(index: faiss.Index, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
     """The ``k`` best (row, score) pairs for one query, searched on the calling thread only.
 
-    OpenMP threads make one query slower (0.47 vs 0.22 ms at 10k flat vectors) and then
-    spin on the other core, which the embedder needs; the setting is per thread.
+    OpenMP threads make one query slower (about twice, at 10k flat vectors) and then spin
+    on the other core, which the embedder needs; the setting is per thread.
     """
     if index.ntotal == 0:
         return []

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 
+from service.ingest.sentences import CLOSERS
+
 PARAGRAPH_END = "。！？…!?"
-CLOSERS = "”’」』）)》】"
 HEADING_MAX_CHARS = 40
 
 _CJK = r"\u3400-\u9fff\uf900-\ufaff"

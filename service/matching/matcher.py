@@ -16,8 +16,9 @@ from functools import lru_cache
 from typing import Any
 
 from service.core.errors import Unprocessable
-from service.core.models import Passage
+from service.core.models import Citation, Hit, Passage
 from service.index.store import LoadedIndex
+from service.ingest.excerpts import best_clauses
 from service.ingest.sentences import sentence_spans
 from service.matching.taxonomy import Tags, Taxonomy, canonical, load_taxonomy, tag_text
 
@@ -31,7 +32,6 @@ SERVICE_GROUP = "政策咨询与办事"
 SERVICE_SCORE = 0.5  # below any real match: the help item comes last unless asked for
 MIN_OFF_INDUSTRY_NEED_WORDS = 2
 MAX_EXCERPT = 120
-CLAUSE_BREAKS = "，；：,;"
 _DATE = re.compile(r"((?:19|20)\d{2})\s*年(?:\s*(\d{1,2})\s*月)?(?:\s*(\d{1,2})\s*日)?"
                    r"|((?:19|20)\d{2})-(\d{1,2})(?:-(\d{1,2}))?")
 
@@ -126,6 +126,15 @@ class Match:
 
     def triggers(self, facet: str, tag: str) -> list[str]:
         return self.card.tags.get(facet, {}).get(tag, [])
+
+    def citation(self, marker: int, quote: Excerpt) -> Citation:
+        """``quote`` of this match's passage as citation ``marker`` (offsets in the document)."""
+        passage = self.card.passage
+        return Citation(marker, self.hit(), quote.text, passage.start + quote.start,
+                        passage.start + quote.end)
+
+    def hit(self) -> Hit:
+        return Hit(self.card.passage, self.score, 0.0, 0.0)
 
     def groups(self) -> list[tuple[str, str]]:
         """(group, reason) pairs: one per shared need, else the first reason's kind."""
@@ -257,7 +266,7 @@ def _canonical(facet: str, value: str, taxonomy: Taxonomy) -> str:
     if name is None:
         raise Unprocessable(
             f"profile.{facet}: unknown value {value!r}; accepted values: "
-            f"{accepted_values(facet, taxonomy)} (synonyms too: see GET /api/v1/taxonomy)"
+            f"{accepted_values(facet, taxonomy)} (synonyms too: see the taxonomy)"
         )
     return name
 
@@ -284,8 +293,8 @@ class PolicyMatcher:
         """Every card that applies to ``profile``: by score, then newest document first."""
         if profile.empty:
             raise Unprocessable("profile: name at least one industry, qualification or need "
-                                "(or a text that mentions one); accepted values: "
-                                "GET /api/v1/taxonomy")
+                                "(or a text that mentions one); the taxonomy lists the "
+                                "accepted values")
         cards = self.cards.candidates(profile)
         return ranked(m for card in cards if (m := self._match(card, profile)))
 
@@ -375,7 +384,8 @@ def _tag_strength(facet: str, tag: str,
 def _best_excerpt(text: str, sentences: list[tuple[int, int, Tags]], taxonomy: Taxonomy,
                   key: Callable[[Tags], Any]) -> Excerpt:
     start, end, _ = max(sentences, key=lambda s: key(s[2]))  # the first of the best
-    span = _clip(text, start, end, lambda part: key(tag_text(part, taxonomy)))
+    span = best_clauses(text, start, end, lambda part: key(tag_text(part, taxonomy)),
+                        MAX_EXCERPT)
     return Excerpt(*span, text[span[0]:span[1]])
 
 
@@ -391,23 +401,6 @@ def _summary(text: str, sentences: list[tuple[int, int, Tags]],
         if hi - lo <= MAX_EXCERPT and "\n" not in text[lo:hi]:
             start, end = lo, hi
             break
-    span = _clip(text, start, end, lambda part: relevance(tag_text(part, taxonomy)))
+    span = best_clauses(text, start, end, lambda part: relevance(tag_text(part, taxonomy)),
+                        MAX_EXCERPT)
     return Excerpt(*span, text[span[0]:span[1]])
-
-
-def _clip(text: str, start: int, end: int, score: Callable[[str], Any],
-          limit: int = MAX_EXCERPT) -> tuple[int, int]:
-    """The run of whole clauses within ``limit`` chars that scores best (longest on ties)."""
-    if end - start <= limit:
-        return start, end
-    cuts = [start] + [i + 1 for i in range(start, end - 1) if text[i] in CLAUSE_BREAKS] + [end]
-    best: tuple[tuple[Any, int], tuple[int, int]] | None = None
-    for i, a in enumerate(cuts[:-1]):
-        for b in cuts[i + 1:]:
-            if b - a > limit:
-                break
-            key = (score(text[a:b]), b - a)
-            if best is None or key > best[0]:
-                best = (key, (a, b))
-    a, b = best[1] if best else (start, start + limit)
-    return a, b - 1 if text[b - 1] in CLAUSE_BREAKS else b

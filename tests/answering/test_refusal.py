@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 
 from service.answering.extractive import ExtractiveAnswerer
-from service.answering.retrieval import QueryVectors, Retriever
+from service.answering.retrieval import Retriever
 from service.answering.serving import refusal_policy
 from service.core.settings import Settings
 from service.embedding.embedders import Embedder
+from service.embedding.query_vectors import QueryVectors
 from service.evaluation.refusal_eval import score_refusal
 from service.index.store import load_current
 

@@ -9,10 +9,10 @@ from concurrent.futures import Future
 import numpy as np
 import pytest
 
-from service.answering.retrieval import QueryVectors
 from service.core.errors import Overloaded
 from service.core.requester import set_client
 from service.embedding.fair_queue import COST_OVERHEAD, FairQueue
+from service.embedding.query_vectors import QueryVectors
 
 LONG = "政" * 400
 SHORT = "泉惠企是什么？"

@@ -10,9 +10,9 @@ import time
 import numpy as np
 import pytest
 
-from service.answering import retrieval
-from service.answering.retrieval import QueryVectors
+from service.embedding import query_vectors as retrieval
 from service.embedding.embedders import Embedder
+from service.embedding.query_vectors import QueryVectors
 
 QUESTIONS = ["专精特新企业有哪些支持？", "外籍员工工作居留怎么办？", "泉惠企平台在哪里？",
              "人才公寓怎么申请？", "自贸区有什么改革措施？"]

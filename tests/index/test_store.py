@@ -5,10 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from service.answering.retrieval import QueryVectors, Retriever
+from service.answering.retrieval import Retriever
 from service.core.errors import IndexMismatch
 from service.core.settings import Settings
 from service.embedding.embedders import Embedder
+from service.embedding.query_vectors import QueryVectors
 from service.index.build import reindex
 from service.index.store import current_version, load_current, versions_dir
 
@@ -31,7 +32,7 @@ def test_manifest_records_embedder_chunking_documents_and_counts(settings: Setti
 
 def test_a_loaded_index_searches_like_the_one_built(settings: Settings, embedder: Embedder) -> None:
     index = load_current(settings.index_dir, embedder.name)
-    retriever = Retriever(index, QueryVectors(embedder, 10))
+    retriever = Retriever(index, QueryVectors(embedder, 10), settings)
     hits = retriever.search("企业在哪里可以查到惠企政策", top_k=3)
     assert "泉惠企" in hits[0].passage.text
     assert index.vectors.ntotal == len(index.passages) == manifest_of(settings)["passage_count"]

@@ -8,73 +8,30 @@ token the admin API is off (403). The routes are thin: they parse the request an
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
-from service.api.auth import require_admin
-from service.api.deps import HolderDep, SettingsDep
-from service.api.schemas import ErrorResponse, StrictModel
+from service.api.deps import AdminDep, HolderDep, JobsDep, SettingsDep
+from service.api.presenters import document_added, job_out
+from service.api.schemas import DocumentAdded, DocumentIn, JobOut, error_responses
 from service.api.validation import PathName, check_unicode
 from service.core.errors import BadRequest, PayloadTooLarge, Unprocessable, UnsupportedMedia
 from service.core.settings import Settings
 from service.index import library
-from service.index.jobs import Job, ReindexJobs, SharedEmbedder
-from service.index.library import Added, DocumentMeta
+from service.index.jobs import ReindexJobs, SharedEmbedder
+from service.index.library import DocumentMeta
 
 FORM_FIELDS = ("file", "id", "title", "source", "date")
 UPLOAD_SUFFIXES = " ".join(library.UPLOAD_SUFFIXES)
 
 
-def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    return {code: {"model": ErrorResponse} for code in codes}
-
-
-router = APIRouter(prefix="/api/v1", tags=["admin"], dependencies=[Depends(require_admin)],
-                   responses=errors(401, 403))
-
-
-class DocumentIn(StrictModel):
-    """A policy sent as JSON; stored as a .txt file with YAML front matter (the library
-    checks lengths and control characters of the metadata)."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    title: str = Field(min_length=1, examples=["济南高新区关于支持科技创新的若干政策"])
-    text: str = Field(min_length=1, examples=["第一条　对首次认定的国家高新技术企业……"])
-    source: str | None = Field(None, examples=["济南高新区管委会"])
-    date: str | None = Field(None, examples=["2024-03"])
-    id: str | None = Field(None, examples=["policies/2024/科技创新"])
-
-
-class DocumentAdded(BaseModel):
-    document_id: str = Field(examples=["uploads/科技创新政策"])
-    title: str = Field(examples=["济南高新区关于支持科技创新的若干政策"])
-    passages: int = Field(examples=[3])
-    document_ids: list[str] = Field(description="All documents of the file (a .jsonl may "
-                                                "hold several); the first is document_id.")
-
-
-class BuildOut(BaseModel):
-    version: str
-    documents: int
-    passages: int
-    embedded: int = Field(description="Passages embedded now; the rest came from the cache.")
-    seconds: float
-
-
-class JobOut(BaseModel):
-    job: str
-    status: str = Field(examples=["running"], description="running, done or failed")
-    stage: str = Field(examples=["embedded"])
-    done: int
-    total: int
-    result: BuildOut | None = None
-    error: str | None = None
+router = APIRouter(prefix="/api/v1", tags=["admin"], dependencies=[AdminDep],
+                   responses=error_responses(401, 403))
 
 
 @dataclass(frozen=True)
@@ -156,7 +113,7 @@ UPLOAD_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
 @router.post("/documents", status_code=201, response_model=DocumentAdded,
              openapi_extra=UPLOAD_BODY, summary="Add or replace a policy document",
              responses={200: {"model": DocumentAdded, "description": "Already indexed"},
-                        **errors(400, 409, 413, 415, 422)})
+                        **error_responses(400, 409, 413, 415, 422)})
 def add_document(submitted: SubmittedDep, response: Response, holder: HolderDep,
                  settings: SettingsDep) -> DocumentAdded:
     """Store the document and reindex; it is searchable when this returns (201), or 200 with
@@ -170,44 +127,29 @@ def add_document(submitted: SubmittedDep, response: Response, holder: HolderDep,
     holder.refresh()
     if not added.created:
         response.status_code = 200
-    return _document_added(added)
+    return document_added(added)
 
 
 @router.delete("/documents/{document_id:path}", status_code=204, response_class=Response,
-               summary="Remove a policy document", responses=errors(404, 409, 422))
+               summary="Remove a policy document", responses=error_responses(404, 409, 422))
 def remove_document(document_id: PathName, holder: HolderDep, settings: SettingsDep) -> Response:
     library.remove_document(settings, SharedEmbedder(holder.embedder), document_id)
     holder.refresh()
     return Response(status_code=204)
 
 
-@router.post("/reindex", status_code=202, response_model=JobOut, responses=errors(409),
+@router.post("/reindex", status_code=202, response_model=JobOut, responses=error_responses(409),
              summary="Rebuild the index from the corpus folder in the background")
-def start_reindex(request: Request, holder: HolderDep) -> JobOut:
-    return _job_out(_jobs(request).start(holder.embedder, on_finished=holder.refresh))
+def start_reindex(jobs: JobsDep, holder: HolderDep) -> JobOut:
+    return job_out(jobs.start(holder.embedder, on_finished=holder.refresh))
 
 
-@router.get("/reindex/{job_id}", response_model=JobOut, responses=errors(404),
+@router.get("/reindex/{job_id}", response_model=JobOut, responses=error_responses(404),
             summary="Progress of a reindex job")
-def reindex_status(job_id: PathName, request: Request) -> JobOut:
-    return _job_out(_jobs(request).get(job_id))
+def reindex_status(job_id: PathName, jobs: JobsDep) -> JobOut:
+    return job_out(jobs.get(job_id))
 
 
 def install(app: FastAPI) -> None:
     app.state.reindex_jobs = ReindexJobs(app.state.settings)
     app.include_router(router)
-
-
-def _jobs(request: Request) -> ReindexJobs:
-    return request.app.state.reindex_jobs
-
-
-def _document_added(added: Added) -> DocumentAdded:
-    return DocumentAdded(document_id=added.document_id, title=added.title,
-                         passages=added.passages, document_ids=list(added.document_ids))
-
-
-def _job_out(job: Job) -> JobOut:
-    result = BuildOut(**asdict(job.result)) if job.result else None
-    return JobOut(job=job.id, status=job.status, stage=job.stage, done=job.done,
-                  total=job.total, result=result, error=job.error)

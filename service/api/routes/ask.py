@@ -13,16 +13,15 @@ from service.api.schemas import (
     AskResponse,
     DocumentOut,
     DocumentsResponse,
-    ErrorResponse,
     ReadyResponse,
     SearchRequest,
     SearchResponse,
+    error_responses,
 )
 from service.core.timing import HEADER as TIMING_HEADER
 from service.core.timing import start_request
 
-ERRORS = {code: {"model": ErrorResponse} for code in (400, 413, 422, 429, 503)}
-router = APIRouter(prefix="/api/v1", responses=ERRORS)  # type: ignore[arg-type]
+router = APIRouter(prefix="/api/v1", responses=error_responses(400, 413, 422, 429, 503))
 health = APIRouter()
 
 
@@ -61,7 +60,7 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@health.get("/readyz", response_model=ReadyResponse, responses={503: {"model": ErrorResponse}},
+@health.get("/readyz", response_model=ReadyResponse, responses=error_responses(503),
             summary="200 once an index is loaded")
 def readyz(holder: HolderDep) -> ReadyResponse | JSONResponse:
     if not holder.ready:
