@@ -71,7 +71,9 @@ def check_strings(value: Any) -> Any:
     return value
 
 
-UserText = Annotated[str, Field(strict=True, min_length=1), AfterValidator(clean_user_text)]
+# minLength only in the schema: the cleaner's own message ("must not be empty") says more
+UserText = Annotated[str, Field(strict=True, json_schema_extra={"minLength": 1}),
+                     AfterValidator(clean_user_text)]
 Name = Annotated[str, Field(strict=True, min_length=1, max_length=MAX_NAME),
                  AfterValidator(check_name)]
 PathName = Annotated[str, Field(min_length=1, max_length=1000), AfterValidator(check_name)]
