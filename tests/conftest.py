@@ -19,9 +19,11 @@ SEED_CORPUS = REPO / "corpus"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests that need the real model are the `model` tier: `-m "not model"` skips them."""
+    """Tests that need the real model, and slow ones (they start processes or build
+    wheels), are the real tier, marked `model`: `-m "not model and not browser"` is the fast
+    tier of hand-made passages and the test embedder."""
     for item in items:
-        if "embedder" in getattr(item, "fixturenames", ()):
+        if "embedder" in getattr(item, "fixturenames", ()) or item.get_closest_marker("slow"):
             item.add_marker(pytest.mark.model)
 
 

@@ -81,15 +81,27 @@ class ExtractiveAnswerer:
 
     def answer(self, question: str, top_k: int = 5, profile: Profile | None = None) -> Answer:
         """``profile`` is ignored: the evidence for an extractive answer is the question's."""
+        return self.retrieve(question, top_k).answer
+
+    def retrieve(self, question: str, top_k: int = 5) -> Retrieved:
+        """The passages for ``question`` and the extractive answer (or the refusal) over
+        them: what a generative answerer starts from, and falls back to."""
         hits = self.retriever.search(question, top_k=top_k)
         terms = query_terms(question, self.retriever.index.bm25)
         candidates = [c for rank, hit in enumerate(hits) for c in _candidates(hit, rank, terms)]
         if terms.foreign_places:
-            return Answer(foreign_place_refusal(terms.foreign_places), False, (), tuple(hits))
+            refusal = foreign_place_refusal(terms.foreign_places)
+            return Retrieved(tuple(hits), Answer(refusal, False, (), tuple(hits)))
         if not self.policy.answers(candidates, hits):
-            return Answer(REFUSAL, False, (), tuple(hits))
+            return Retrieved(tuple(hits), Answer(REFUSAL, False, (), tuple(hits)))
         chosen = choose_sentences(candidates, self.max_chars)
-        return _compose(chosen, tuple(hits))
+        return Retrieved(tuple(hits), _compose(chosen, tuple(hits)))
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    hits: tuple[Hit, ...]
+    answer: Answer  # extractive, or the refusal when answer.found is False
 
 
 def _candidates(hit: Hit, rank: int, terms: QueryTerms) -> list[Candidate]:

@@ -7,9 +7,14 @@ import threading
 import time
 from dataclasses import dataclass
 
+from service.answering.conversation import Conversation
 from service.answering.extractive import Answerer, ExtractiveAnswerer, RefusalPolicy
+from service.answering.followup import FollowupRewriter
+from service.answering.generative import GenerativeAnswerer
+from service.answering.llm_client import ChatClient, CircuitBreaker, LLMConfig
 from service.answering.profile_answer import ProfileAwareAnswerer
 from service.answering.retrieval import Retriever
+from service.answering.verification import SentenceVerifier
 from service.core.errors import NotReady, ServiceError
 from service.core.settings import Settings
 from service.embedding.embedders import Embedder
@@ -30,10 +35,21 @@ class Snapshot:
     retriever: Retriever
     answerer: Answerer
     matcher: PolicyMatcher  # policy cards of this version, built on first use
+    conversation: Conversation  # follow-ups, written answers, streaming
 
     @property
     def index(self):  # type: ignore[no-untyped-def]
         return self.retriever.index
+
+
+def llm_client(settings: Settings) -> ChatClient | None:
+    """The OpenAI-compatible client, or None when no base URL is set (extractive only)."""
+    if not settings.llm_base_url:
+        return None
+    config = LLMConfig(settings.llm_base_url, settings.llm_model, settings.llm_api_key,
+                       settings.llm_timeout_s, settings.llm_max_tokens)
+    return ChatClient(config, CircuitBreaker(settings.llm_failures_to_open,
+                                             settings.llm_cooldown_s))
 
 
 def refusal_policy(settings: Settings) -> RefusalPolicy:
@@ -55,6 +71,8 @@ class IndexHolder:
         self.embedder = embedder
         self.query_vectors = QueryVectors(embedder, settings.query_cache_size,
                                           settings.embed_queue_max)
+        self.llm = llm_client(settings)  # shared by every index version: one pool, one breaker
+        self.rewriter = FollowupRewriter(self.llm)
         self._snapshot: Snapshot | None = None
         self._checked = 0.0
         self._lock = threading.Lock()  # one load at a time
@@ -111,7 +129,13 @@ class IndexHolder:
         answerer = ExtractiveAnswerer(retriever, refusal_policy(self.settings),
                                       self.settings.answer_max_chars)
         matcher = PolicyMatcher(index)
-        snapshot = Snapshot(version, retriever, ProfileAwareAnswerer(answerer, matcher), matcher)
+        profile_answerer = ProfileAwareAnswerer(answerer, matcher)
+        generative = None
+        if self.llm is not None:
+            generative = GenerativeAnswerer(answerer, self.llm,
+                                            SentenceVerifier(self.settings.verify_coverage))
+        conversation = Conversation(profile_answerer, self.rewriter, generative)
+        snapshot = Snapshot(version, retriever, profile_answerer, matcher, conversation)
         warm(snapshot)
         return snapshot
 

@@ -37,6 +37,8 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         app.state.holder = IndexHolder(settings, embedder or embedder_for(settings))
         app.state.holder.refresh()
         yield
+        if app.state.holder.llm is not None:
+            app.state.holder.llm.close()
 
     app = FastAPI(title="policybot", version=__version__, description=DESCRIPTION,
                   lifespan=lifespan, docs_url=None, redoc_url=None)  # docs: see api/docs.py

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 
+from service.answering.events import CitationsEvent, DoneEvent, Event, SentenceEvent
+from service.answering.llm_client import ChatClient
 from service.api.schemas import (
     AskResponse,
     BuildOut,
@@ -12,6 +17,7 @@ from service.api.schemas import (
     DocumentAdded,
     FeedbackOut,
     JobOut,
+    LLMState,
     MatchOut,
     ProfileOut,
     SearchResult,
@@ -19,12 +25,15 @@ from service.api.schemas import (
     TaxonomyResponse,
     TaxonomyValue,
 )
+from service.core.errors import ServiceError
 from service.core.models import Answer, Citation, Hit
 from service.index.jobs import Job
 from service.index.library import Added
 from service.matching.matcher import LABELS, PROFILE_FACETS, Evidence, Match, Profile
 from service.matching.taxonomy import Taxonomy
 from service.storage.feedback import Feedback
+
+log = logging.getLogger("policybot")
 
 
 def citation_out(citation: Citation) -> CitationOut:
@@ -41,7 +50,40 @@ def citation_out(citation: Citation) -> CitationOut:
 def ask_response(answer: Answer, took_ms: float) -> AskResponse:
     return AskResponse(answer=answer.text, found=answer.found,
                        citations=[citation_out(c) for c in answer.citations],
-                       took_ms=round(took_ms, 2))
+                       took_ms=round(took_ms, 2), mode=answer.mode,  # type: ignore[arg-type]
+                       dropped=answer.dropped, fallback_reason=answer.fallback_reason,
+                       standalone_question=answer.standalone_question)
+
+
+def sse(event: str, data: object) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def sse_frames(events: Iterator[Event], elapsed_ms: Callable[[], float]) -> Iterator[str]:
+    """An answer's events as text/event-stream frames: ``citations`` (the passages),
+    ``sentence`` (text and its citations), ``done`` (the AskResponse JSON). A failure
+    after the stream began becomes an ``error`` frame, never a broken stream."""
+    try:
+        for event in events:
+            if isinstance(event, CitationsEvent):
+                yield sse("citations", {"passages": [search_result(h).model_dump()
+                                                     for h in event.hits]})
+            elif isinstance(event, SentenceEvent):
+                yield sse("sentence", {"text": event.text, "citations": [
+                    citation_out(c).model_dump() for c in event.citations]})
+            elif isinstance(event, DoneEvent):
+                yield sse("done", ask_response(event.answer, elapsed_ms()).model_dump())
+    except ServiceError as exc:
+        yield sse("error", {"error": exc.message, "status": exc.status})
+    except Exception:
+        log.exception("a streamed answer failed")
+        yield sse("error", {"error": "the answer failed on the server; ask again", "status": 500})
+
+
+def llm_state(client: ChatClient | None) -> LLMState:
+    if client is None:
+        return LLMState(configured=False)
+    return LLMState(configured=True, model=client.config.model, breaker=client.breaker.state)
 
 
 def search_result(hit: Hit) -> SearchResult:

@@ -2,13 +2,36 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import unicodedata
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, field_validator
 
-from service.api.validation import MAX_OFFSET, LongText, Name, UserText, check_strings
+from service.api.validation import (
+    CONTROL,
+    MAX_OFFSET,
+    LongText,
+    Name,
+    UserText,
+    check_strings,
+    check_unicode,
+)
 from service.api.validation import MAX_TEXT as MAX_TEXT  # the page shows it
 
+MAX_HISTORY_TURNS = 6
+MAX_HISTORY_ANSWER = 2000
+
+
+def clean_history_answer(value: str) -> str:
+    """Control characters removed; empty is allowed; at most 2000 characters."""
+    text = unicodedata.normalize("NFC", CONTROL.sub("", check_unicode(value))).strip()
+    if len(text) > MAX_HISTORY_ANSWER:
+        raise ValueError(f"is {len(text)} characters long; send at most "
+                         f"{MAX_HISTORY_ANSWER} characters of an earlier answer")
+    return text
+
+
+AnswerText = Annotated[str, Field(strict=True), AfterValidator(clean_history_answer)]
 TopK = Annotated[int, Field(strict=True, ge=1, le=20, description="Passages to use, 1–20.")]
 
 
@@ -28,6 +51,13 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": ErrorResponse} for code in codes}
 
 
+class TurnIn(StrictModel):
+    question: UserText = Field(description="An earlier question, 1–500 characters.",
+                               examples=["企业在哪里可以查到惠企政策？"])
+    answer: AnswerText = Field("", description="Its answer, at most 2000 characters.",
+                               examples=["济南高新区还将惠企政策全部纳入线上“泉惠企”平台……[1]"])
+
+
 class AskRequest(StrictModel):
     question: UserText = Field(
         description="The question, 1–500 characters after trimming.",
@@ -42,6 +72,15 @@ class AskRequest(StrictModel):
         examples=[{"industries": ["生物医药与大健康"], "qualifications": ["专精特新"],
                    "needs": ["金融", "人才"], "foreign_staff": False}],
     )
+    history: list[TurnIn] = Field(
+        default_factory=list, max_length=MAX_HISTORY_TURNS,
+        description="Earlier turns of the conversation, oldest first (at most 6). A follow-up "
+                    "(它需要什么条件？) is made standalone with them before retrieval.")
+    stream: bool = Field(
+        False, strict=True,
+        description="true: answer as text/event-stream with events `citations`, `sentence` "
+                    "(one verified sentence at a time), then `done` (this same JSON object); "
+                    "an error after the stream began comes as an `error` event.")
 
 
 class SearchRequest(StrictModel):
@@ -80,6 +119,17 @@ class AskResponse(BaseModel):
     citations: list[CitationOut] = Field(description="What each [n] marker points to; empty "
                                           "when found is false.")
     took_ms: float = Field(description="Server time for the answer.", examples=[42.0])
+    mode: Literal["generative", "extractive"] = Field(
+        "extractive", description="generative: written by the LLM from the cited passages, every "
+                                  "sentence verified; extractive: sentences copied from them.")
+    dropped: int = Field(0, description="Written sentences that failed verification and were "
+                                        "not shown.", examples=[0])
+    fallback_reason: str | None = Field(
+        None, description="Why a configured LLM's answer was not used (timeout, nothing "
+                          "verified, …); null otherwise.")
+    standalone_question: str | None = Field(
+        None, description="The follow-up as retrieved, made standalone with the history; null "
+                          "when the question was used as asked.")
 
 
 class SearchResult(BaseModel):
@@ -126,6 +176,14 @@ class ReadyResponse(BaseModel):
     load_error: str | None = Field(
         None, description="Why a newer index version could not be loaded (the one above "
                           "keeps serving); null when the served version is the newest.")
+    llm: LLMState | None = Field(None, description="The LLM's state; it never fails readiness.")
+
+
+class LLMState(BaseModel):
+    configured: bool = Field(description="A base URL is set (POLICYBOT_LLM_BASE_URL).")
+    model: str | None = Field(None, examples=["qwen2.5:7b-instruct"])
+    breaker: str | None = Field(None, description="closed, open (the LLM is skipped for a "
+                                                  "while) or half-open (one trial call).")
 
 
 class ErrorResponse(BaseModel):

@@ -6,7 +6,9 @@ import argparse
 import os
 import sys
 import textwrap
+from pathlib import Path
 
+from service.answering.events import DoneEvent, SentenceEvent, final_answer
 from service.answering.retrieval import Retriever
 from service.answering.serving import IndexHolder
 from service.api.presenters import ask_response, search_result
@@ -22,6 +24,8 @@ from service.evaluation.retrieval_eval import (
 )
 from service.index.build import reindex
 from service.index.store import current_version
+
+GENERATIVE_LABEL = "根据引用文本撰写"
 
 
 def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
@@ -54,11 +58,22 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     snapshot = _holder(settings).snapshot()
-    answer = snapshot.answerer.answer(args.question, top_k=args.top_k or settings.top_k)
+    events = snapshot.conversation.events(args.question, top_k=args.top_k or settings.top_k)
     if args.json:
-        print(_json(ask_response(answer, 0.0).model_dump()))
+        print(_json(ask_response(final_answer(events), 0.0).model_dump()))
         return 0
-    print(answer.text)
+    answer = None
+    for event in events:
+        if args.stream and isinstance(event, SentenceEvent):
+            print(event.text, end="", flush=True)
+        elif isinstance(event, DoneEvent):
+            answer = event.answer
+    assert answer is not None
+    if answer.fallback_reason:
+        print(f"policybot: extractive answer ({answer.fallback_reason})", file=sys.stderr)
+    print("" if args.stream else answer.text)
+    if answer.mode == "generative":
+        print(f"（{GENERATIVE_LABEL}；未通过核对而删去的句子：{answer.dropped}）")
     if answer.citations:
         print("\n来源：")
     printed = set()
@@ -94,6 +109,12 @@ def share_cores(workers: int) -> None:
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    if args.verifier:
+        return _eval_verifier(args.verifier, settings, args.json)
+    if not args.questions and not args.followups:
+        raise ServiceError("give --questions FILE, --followups FILE or --verifier FILE")
+    if args.followups:
+        return _eval_followups(args.followups, settings, args.json)
     required = ("question", "answerable") if args.refusal else ("question",)
     questions = read_jsonl(args.questions, required)[: args.limit or None]  # before the model
     embedder = embedder_for(settings)
@@ -128,6 +149,51 @@ def _eval_refusal(retriever: Retriever, settings: Settings, questions: list, as_
     for row in rows:
         mark = "  <- configured" if row.threshold == settings.refusal_threshold else ""
         print(row.row() + mark)
+    return 0
+
+
+def _eval_verifier(path: Path, settings: Settings, as_json: bool) -> int:
+    from service.evaluation import verifier_eval as v
+
+    records = read_jsonl(path, ("sentence", "passages", "supported"))
+    grid = sorted(set(v.GRID) | {settings.verify_coverage})
+    rows = [v.score_verifier(records, coverage) for coverage in grid]
+    if as_json:
+        print(_json([r.__dict__ for r in rows]))
+        return 0
+    supported = sum(1 for r in records if r["supported"])
+    print(f"{path}: {len(records)} sentences, {supported} supported; configured coverage "
+          f"{settings.verify_coverage}")
+    print(v.HEADER)
+    for row in rows:
+        mark = "  <- configured" if row.coverage == settings.verify_coverage else ""
+        print(row.row() + mark)
+    configured = next(r for r in rows if r.coverage == settings.verify_coverage)
+    print("kept per label at the configured coverage: " + ", ".join(
+        f"{label} {count}" for label, count in configured.kept_by_label.items()))
+    for record_id, why in v.failures(records, settings.verify_coverage):
+        print(f"  wrong: {record_id}: {why}")
+    return 0
+
+
+def _eval_followups(path: Path, settings: Settings, as_json: bool) -> int:
+    from service.answering.followup import FollowupRewriter
+    from service.answering.serving import llm_client
+    from service.evaluation.followup_eval import HEADER as FOLLOWUP_HEADER
+    from service.evaluation.followup_eval import score_followups
+
+    records = read_jsonl(path, ("history", "question"))
+    retriever = eval_retriever(settings, embedder_for(settings), None)
+    client = llm_client(settings)
+    rows = score_followups(retriever, records, FollowupRewriter(client))
+    if as_json:
+        print(_json([r.__dict__ for r in rows]))
+        return 0
+    how = f"LLM {settings.llm_model}" if client else "rules (no LLM configured)"
+    print(f"{path} ({len(records)} conversations); rewrite by {how}")
+    print(FOLLOWUP_HEADER)
+    for row in rows:
+        print(row.row())
     return 0
 
 

@@ -75,13 +75,22 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question")
     ask.add_argument("-k", "--top-k", type=int, default=None)
     ask.add_argument("--json", action="store_true", help="print the API's JSON shape")
+    ask.add_argument("--stream", action="store_true",
+                     help="print each verified sentence as it arrives (as /ask with stream)")
     serve = add("serve", c.cmd_serve, "serve the API and web page (builds the index if missing)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
-    evaluate = add("eval", c.cmd_eval, "measure retrieval (hit@k, MRR) or refusal quality")
+    evaluate = add("eval", c.cmd_eval, "measure retrieval (hit@k, MRR), refusal, the answer "
+                   "verifier or follow-up retrieval")
     evaluate.add_argument("--passages", type=Path, help="JSONL passages; omit to use the corpus")
-    evaluate.add_argument("--questions", type=Path, required=True)
+    evaluate.add_argument("--questions", type=Path)
+    evaluate.add_argument("--verifier", type=Path, metavar="FILE",
+                          help="labelled sentences (tests/data/verifier_labelled.jsonl): "
+                               "precision/recall of the sentence verifier")
+    evaluate.add_argument("--followups", type=Path, metavar="FILE",
+                          help="two-turn conversations (tests/data/followups.jsonl): hit@1/5 "
+                               "alone, concatenated, rewritten")
     evaluate.add_argument("--mode", choices=("hybrid", "dense", "bm25", "all"), default="all")
     evaluate.add_argument("--limit", type=int, default=0, help="use only the first N questions")
     evaluate.add_argument("--refusal", action="store_true",

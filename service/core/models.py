@@ -56,3 +56,15 @@ class Answer:
     found: bool
     citations: tuple[Citation, ...]
     hits: tuple[Hit, ...] = ()
+    mode: str = "extractive"  # "generative": written by an LLM, every sentence verified
+    dropped: int = 0  # generated sentences that failed verification
+    fallback_reason: str | None = None  # why an LLM answer was not used
+    standalone_question: str | None = None  # a follow-up rewritten with the conversation
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One earlier exchange of a conversation, as the client sends it back."""
+
+    question: str
+    answer: str = ""

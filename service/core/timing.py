@@ -56,3 +56,10 @@ def stage(name: str) -> Iterator[None]:
         yield
     finally:
         timings.add(name, (time.perf_counter() - started) * 1000)
+
+
+def record(name: str, ms: float) -> None:
+    """Add ``ms`` to the current request's ``name`` stage, if there is a request."""
+    timings = _current.get()
+    if timings is not None:
+        timings.add(name, ms)

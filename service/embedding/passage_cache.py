@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlite3
 import sys
 import time
-from collections import OrderedDict
-from collections.abc import Iterator
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 
@@ -46,12 +46,20 @@ class PassageVectorCache:
             return db.execute("DELETE FROM vectors WHERE used < ?", (unused_since,)).rowcount
 
     def embed(self, embedder: Embedder, texts: list[str], batch_size: int = 16,
-              progress: bool = True) -> tuple[np.ndarray, int]:
-        """Vectors for ``texts`` (cached or new) and how many had to be embedded."""
+              progress: bool = True, on_progress: Callable[[int, int], None] | None = None,
+              ) -> tuple[np.ndarray, int]:
+        """Vectors for ``texts`` (cached or new) and how many had to be embedded.
+
+        ``on_progress(done, total)``: how many of ``texts`` have a vector, after the cache
+        lookup and after each batch."""
         hashes = [text_hash(t) for t in texts]
         found = self._lookup(embedder.name, hashes)
         pairs = zip(hashes, texts, strict=True)
         missing = list(OrderedDict((h, t) for h, t in pairs if h not in found).items())
+        uses = Counter(hashes)
+        done = len(texts) - sum(uses[h] for h, _ in missing)
+        report = on_progress or (lambda done, total: None)
+        report(done, len(texts))
         bar = tqdm(total=len(missing), desc="embedding", unit="passage", file=sys.stderr,
                    disable=not progress or not missing)
         for i in range(0, len(missing), batch_size):
@@ -61,6 +69,8 @@ class PassageVectorCache:
             self._store(embedder.name, fresh)
             found.update(fresh)
             bar.update(len(batch))
+            done += sum(uses[h] for h, _ in batch)
+            report(done, len(texts))
         bar.close()
         matrix = np.stack([found[h] for h in hashes]) if texts else np.zeros((0, embedder.dim))
         return matrix.astype(np.float32), len(missing)

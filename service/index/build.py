@@ -123,8 +123,9 @@ def build_version(settings: Settings, embedder: Embedder, documents: list[Docume
     try:
         texts = [embedding_text(p) for p in passages]
         cache = PassageVectorCache(settings.data_dir / "embedding_cache.sqlite")
-        vectors, embedded = cache.embed(embedder, texts, settings.embed_batch_size, progress)
-        report("embedded", len(passages), len(passages))
+        vectors, embedded = cache.embed(  # "embedded n/total" while it runs
+            embedder, texts, settings.embed_batch_size, progress,
+            on_progress=lambda done, total: report("embedded", done, total))
         spec = choose_spec(len(passages))
         save_index(build_index(vectors, spec), folder)
         build_bm25(texts).save(folder)

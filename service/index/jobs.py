@@ -61,11 +61,37 @@ class SharedEmbedder:
 class Job:
     id: str
     status: Status = "running"
-    stage: str = "starting"  # then "chunked", "embedded", "published" (from indexing)
+    stage: str = "starting"  # then "chunked", "embedded" (done/total rise), "published"
     done: int = 0
     total: int = 0
     result: BuildResult | None = None
     error: str | None = None
+    owner: str = ""  # "pid:start time" of the process running it, to spot a dead one
+
+
+def process_identity(pid: int | None = None) -> str:
+    """``pid:start`` of a live process (start in clock ticks since boot, so a recycled pid
+    does not match), or "" if there is no such process."""
+    pid = os.getpid() if pid is None else pid
+    if not os.path.exists("/proc/self/stat"):  # not Linux: the pid alone
+        try:
+            os.kill(pid, 0)
+        except PermissionError:
+            return f"{pid}:"
+        except OSError:
+            return ""
+        return f"{pid}:"
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return ""
+    return f"{pid}:{fields[19]}"
+
+
+def _owner_alive(owner: str) -> bool:
+    pid = owner.split(":", 1)[0]
+    return pid.isdigit() and process_identity(int(pid)) == owner
 
 
 class ReindexJobs:
@@ -81,7 +107,7 @@ class ReindexJobs:
         """Start a rebuild from the corpus folder; ``Conflict`` if a build is running."""
         lock = ExitStack()
         lock.enter_context(build_lock(self.settings.index_dir))
-        job = Job(id=uuid.uuid4().hex[:12])
+        job = Job(id=uuid.uuid4().hex[:12], owner=process_identity())
         with self._lock:
             self._jobs[job.id] = job
             for old in list(self._jobs)[:-KEEP_JOBS]:
@@ -142,7 +168,13 @@ class ReindexJobs:
             return None
         data = json.loads(path.read_text("utf-8"))
         result = BuildResult(**data.pop("result")) if data.get("result") else None
-        return Job(**{**data, "result": result})
+        job = Job(**{**data, "result": result})
+        if job.status == "running" and not _owner_alive(job.owner):
+            return replace(job, status="failed", error=(
+                f"interrupted: the server process running this job stopped during the "
+                f"{job.stage!r} stage ({job.done}/{job.total}); start a new reindex "
+                "(POST /api/v1/reindex)"))
+        return job
 
     def _path(self, job_id: str) -> Path:
         if not job_id.isalnum():

@@ -30,6 +30,7 @@ from service.core.settings import Settings
 from service.embedding.embedders import Embedder
 from service.index.build import BuildResult, build_lock, rebuild
 from service.index.store import current_version, read_manifest, versions_dir
+from service.ingest.chunking import ChunkingParams, chunk_document
 from service.ingest.corpus import SIDECAR_SUFFIX, TEXT_SUFFIXES, parse_front_matter, read_file
 from service.ingest.extraction import SUPPORTED_SUFFIXES, decode_text, extract, safe_filename
 from service.ingest.extraction_cache import ExtractionCache, extraction_cache_for
@@ -194,6 +195,7 @@ def _store(settings: Settings, embedder: Embedder, upload: _Upload, wait: bool) 
         indexed = indexed_documents(settings)
         for relative in _candidate_paths(upload.name):
             documents = change.stage(relative, upload)
+            _refuse_name_clash(upload, relative, documents, indexed)
             existing = _already_indexed(documents, upload.meta, indexed)
             if existing is not None:
                 return existing
@@ -208,6 +210,25 @@ def _store(settings: Settings, embedder: Embedder, upload: _Upload, wait: bool) 
         result = rebuild(settings, embedder, progress=False)
     documents_now = read_manifest(versions_dir(settings.index_dir) / result.version)["documents"]
     return _added([d.id for d in documents], documents_now, created=True)
+
+
+def _refuse_name_clash(upload: _Upload, relative: str, documents: list[Document],
+                       indexed: dict[str, dict[str, Any]]) -> None:
+    """409 when the id the file's name gives (``x.pdf`` -> ``uploads/x``) is a document of
+    another file (``x.docx``): the same policy in two formats would answer twice, and a
+    silent replace would lose the other file. An id given with the upload or in the file
+    replaces on purpose."""
+    implicit_id = relative.rsplit(".", 1)[0]
+    if upload.meta.id is not None or len(documents) != 1 or documents[0].id != implicit_id:
+        return
+    existing = indexed.get(implicit_id, {}).get("path")
+    if existing is not None and existing != relative:
+        raise Conflict(
+            f"{upload.name}: document {implicit_id!r} already comes from {existing}; to replace "
+            f"it, send this file with id {implicit_id!r} (form field id, or policybot add "
+            f"--id), or remove it first (DELETE /api/v1/documents/{implicit_id}); to keep "
+            "both, rename this file"
+        )
 
 
 def _candidate_paths(name: str) -> Iterator[str]:
@@ -289,7 +310,8 @@ def _corpus_change(settings: Settings, wait: bool) -> Iterator[_CorpusChange]:
         corpus = settings.corpus_dir.resolve()
         work = corpus / STAGING
         shutil.rmtree(work, ignore_errors=True)  # left by a process that died mid-change
-        change = _CorpusChange(corpus, work, extraction_cache_for(settings))
+        params = ChunkingParams(settings.chunk_size, settings.chunk_overlap)
+        change = _CorpusChange(corpus, work, extraction_cache_for(settings), params)
         try:
             yield change
         except BaseException:
@@ -302,9 +324,11 @@ def _corpus_change(settings: Settings, wait: bool) -> Iterator[_CorpusChange]:
 class _CorpusChange:
     """Moves inside the corpus folder that can be undone until the new index is published."""
 
-    def __init__(self, corpus: Path, work: Path, extraction_cache: ExtractionCache) -> None:
+    def __init__(self, corpus: Path, work: Path, extraction_cache: ExtractionCache,
+                 chunking: ChunkingParams) -> None:
         self.corpus = corpus
         self.extraction_cache = extraction_cache  # the rebuild then reads the upload from it
+        self.chunking = chunking
         self.staged = work / "staged"
         self.aside = work / "aside"
         self._moves: list[tuple[Path, Path]] = []  # (from, to), undone in reverse
@@ -325,6 +349,12 @@ class _CorpusChange:
         if not documents or not all(d.text.strip() for d in documents):
             raise Unprocessable(f"{upload.name}: no text was found in the file; check it has text")
         for document in documents:
+            if not chunk_document(document, self.chunking):
+                which = f" (document {document.id!r})" if len(documents) > 1 else ""
+                raise Unprocessable(
+                    f"{upload.name}{which}: no searchable passages came out of the text: it is "
+                    "only headings (short lines such as 第一章 or 一、...); upload the full text"
+                )
             if document.id != relative.rsplit(".", 1)[0]:
                 check_document_id(document.id)
         return documents

@@ -15,13 +15,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from service.core.errors import CorpusError
 from service.core.hashing import sha256_hex
 from service.core.models import Document
 from service.ingest.cleaning import clean_text
-from service.ingest.extraction import extract
+from service.ingest.extraction import ExtractLimits, extract
+from service.ingest.metadata import check_metadata, load_yaml_mapping
 from service.ingest.readers.encodings import decode_text
 
 if TYPE_CHECKING:
@@ -77,10 +76,11 @@ def read_file(
     relative = path.relative_to(corpus_dir).as_posix()
     default_id = relative.rsplit(".", 1)[0]
     suffix = path.suffix.lower()
+    limits = extraction_cache.limits if extraction_cache is not None else ExtractLimits()
     if suffix == ".jsonl":
-        yield from _read_jsonl(data, relative)
+        yield from _read_jsonl(data, relative, limits)
     elif suffix in TEXT_SUFFIXES:
-        yield _read_text(data, relative, default_id)
+        yield _read_text(data, relative, default_id, limits)
     else:
         yield _read_extracted(path, data, relative, default_id, extraction_cache)
 
@@ -94,18 +94,14 @@ def parse_front_matter(text: str, where: str) -> tuple[dict[str, Any], str]:
         raise CorpusError(
             f"{where}: front matter starts with '---' but never ends; add a '---' line"
         )
-    try:
-        meta = yaml.safe_load(parts[0][3:]) or {}
-    except yaml.YAMLError as exc:
-        raise CorpusError(f"{where}: front matter is not valid YAML ({exc})") from exc
-    if not isinstance(meta, dict):
-        raise CorpusError(f"{where}: front matter must be a mapping of fields")
+    meta = load_yaml_mapping(parts[0][3:], where, "front matter")
     return meta, parts[1].split("\n", 1)[1] if "\n" in parts[1] else ""
 
 
 def make_document(
     meta: dict[str, Any], body: str, relative: str, default_id: str, sha: str
 ) -> Document:
+    """A document from ``meta`` as ``metadata.check_metadata`` returns it, and its text."""
     text = clean_text(body)
     doc_id = str(meta.get("id") or default_id).strip()
     title = str(meta.get("title") or _first_line(text) or doc_id).strip()
@@ -118,9 +114,12 @@ def make_document(
     )
 
 
-def _read_text(data: bytes, relative: str, default_id: str) -> Document:
-    meta, body = parse_front_matter(decode_text(data), relative)
-    return make_document(meta, body, relative, default_id, sha256_hex(data))
+def _read_text(data: bytes, relative: str, default_id: str, limits: ExtractLimits) -> Document:
+    text = decode_text(data)
+    limits.check_chars(relative, text)
+    meta, body = parse_front_matter(text, relative)
+    return make_document(check_metadata(meta, relative), body, relative, default_id,
+                         sha256_hex(data))
 
 
 def _read_extracted(
@@ -132,21 +131,29 @@ def _read_extracted(
         extracted = extract(path.name, data)
     else:
         extracted = extraction_cache.extract(path.name, data, digest)
-    meta = _read_sidecar(path)
+    meta = _read_sidecar(path, relative)
     meta.setdefault("title", extracted.title)
     return make_document(meta, extracted.text, relative, default_id, digest)
 
 
-def _read_sidecar(path: Path) -> dict[str, Any]:
+def _read_sidecar(path: Path, relative: str) -> dict[str, Any]:
     sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
     if not sidecar.exists():
         return {}
-    meta = yaml.safe_load(sidecar.read_text("utf-8")) or {}
-    return {k: v for k, v in meta.items() if v not in (None, "")}
+    where = relative + SIDECAR_SUFFIX
+    try:
+        text = sidecar.read_text("utf-8")
+    except UnicodeDecodeError:
+        raise CorpusError(f"{where}: the sidecar is not UTF-8; save it as UTF-8") from None
+    return check_metadata(load_yaml_mapping(text, where, "sidecar"), where)
 
 
-def _read_jsonl(data: bytes, relative: str) -> Iterator[Document]:
-    for number, line in enumerate(data.decode("utf-8-sig").splitlines(), start=1):
+def _read_jsonl(data: bytes, relative: str, limits: ExtractLimits) -> Iterator[Document]:
+    try:
+        lines = data.decode("utf-8-sig").splitlines()
+    except UnicodeDecodeError:
+        raise CorpusError(f"{relative}: a .jsonl file must be UTF-8; save it as UTF-8") from None
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         where = f"{relative} line {number}"
@@ -156,10 +163,10 @@ def _read_jsonl(data: bytes, relative: str) -> Iterator[Document]:
             raise CorpusError(f"{where}: not valid JSON ({exc.msg})") from exc
         if not isinstance(record, dict) or not record.get("id") or "text" not in record:
             raise CorpusError(f'{where}: each line needs {{"id", "title", "text"}}')
-        yield make_document(
-            record, str(record["text"]), relative, str(record["id"]),
-            sha256_hex(line.encode("utf-8")),
-        )
+        meta = check_metadata(record, where)
+        text = meta.get("text", "")
+        limits.check_chars(where, text)
+        yield make_document(meta, text, relative, meta["id"], sha256_hex(line.encode("utf-8")))
 
 
 def _first_line(text: str) -> str:

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from service.core.errors import BadRequest, Unprocessable, UnsupportedMedia
 from service.ingest.readers import READERS, SUPPORTED_SUFFIXES
 from service.ingest.readers.encodings import decode_text
+from service.ingest.sandbox import ExtractLimits, sandbox_for
 
-__all__ = ["SUPPORTED_SUFFIXES", "ExtractedText", "decode_text", "extract", "safe_filename"]
+__all__ = ["SUPPORTED_SUFFIXES", "ExtractLimits", "ExtractedText", "decode_text", "extract",
+           "safe_filename"]
 
 
 @dataclass(frozen=True)
@@ -22,8 +24,13 @@ class ExtractedText:
     format: str  # "pdf" | "docx" | "html" | "text"
 
 
-def extract(filename: str, data: bytes) -> ExtractedText:
-    """Extract text from an upload; every bad file becomes a 4xx ``ServiceError`` naming it."""
+def extract(filename: str, data: bytes, limits: ExtractLimits | None = None) -> ExtractedText:
+    """Extract text from an upload; every bad file becomes a 4xx ``ServiceError`` naming it.
+
+    PDF, DOCX and HTML are parsed in the sandbox (``sandbox.py``) under ``limits`` (the
+    defaults unless given); plain text is only decoded, here, and its length is checked.
+    """
+    limits = limits or ExtractLimits()
     name = safe_filename(filename)
     suffix = os.path.splitext(name)[1].lower()
     if suffix not in READERS:
@@ -34,7 +41,11 @@ def extract(filename: str, data: bytes) -> ExtractedText:
     if not data.strip():
         raise Unprocessable(f"{name}: the file is empty; upload a file that contains the policy")
     reader = READERS[suffix]
-    title, text = reader.read(name, data)
+    if reader.format == "text":
+        title, text = reader.read(name, data)
+        limits.check_chars(name, text)
+    else:
+        title, text = sandbox_for(limits).read(suffix, name, data)
     text = _tidy(text)
     if not text:
         raise Unprocessable(f"{name}: no text was found in the file; check it opens and has text")
@@ -76,7 +87,7 @@ def _truncate(name: str) -> str:
 
 # ---- shared -------------------------------------------------------------------------------
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ufeff]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ufeff\ud800-\udfff]")  # and lone surrogates
 _JUNK_TITLES = {"untitled", "无标题", "无标题文档", "document"}
 
 
@@ -90,7 +101,7 @@ def _tidy(text: str) -> str:
 
 def _clean_title(title: str) -> str:
     """Drop placeholder titles and the "Microsoft Word - x.docx" wrapper PDF printers add."""
-    title = " ".join(title.split())
+    title = " ".join(_CONTROL.sub("", title).split())
     title = re.sub(r"^Microsoft Word - ", "", title)
     title = re.sub(r"\.(docx?|wps|pdf)$", "", title, flags=re.IGNORECASE)
     return "" if title.lower() in _JUNK_TITLES else title

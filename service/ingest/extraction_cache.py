@@ -9,16 +9,18 @@ stored: the file fails again, with the same message, on the next read.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
 import tempfile
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from service.core.hashing import sha256_hex
 from service.core.settings import Settings
-from service.ingest.extraction import ExtractedText, extract
+from service.ingest.extraction import ExtractedText, ExtractLimits, extract
 
 log = logging.getLogger(__name__)
 
@@ -28,12 +30,18 @@ EXTRACTOR_VERSION = 1
 
 
 class ExtractionCache:
-    """``extraction.extract`` (any reader) with its results kept in ``folder``."""
+    """``extraction.extract`` (any reader) with its results kept in ``folder``.
 
-    def __init__(self, folder: Path, version: int = EXTRACTOR_VERSION) -> None:
+    Misses are extracted one at a time across every process sharing ``folder`` (server
+    workers, a CLI reindex), so two hostile files never hold the limits' memory at once.
+    """
+
+    def __init__(self, folder: Path, version: int = EXTRACTOR_VERSION,
+                 limits: ExtractLimits | None = None) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.folder = folder
         self.version = version
+        self.limits = limits or ExtractLimits()
 
     def extract(self, filename: str, data: bytes, digest: str | None = None) -> ExtractedText:
         """The cached text of ``data``, else extract it (errors propagate) and store it.
@@ -42,7 +50,11 @@ class ExtractionCache:
         cached = self._load(entry)
         if cached is not None:
             return cached
-        extracted = extract(filename, data)
+        with self._one_at_a_time():
+            cached = self._load(entry)  # another process may have just read the same file
+            if cached is not None:
+                return cached
+            extracted = extract(filename, data, self.limits)
         self._store(entry, extracted)
         return extracted
 
@@ -62,6 +74,16 @@ class ExtractionCache:
                     entry.unlink()
                     pruned += 1
         return pruned
+
+    @contextmanager
+    def _one_at_a_time(self) -> Iterator[None]:
+        """An exclusive lock on the cache folder itself (no lock file is left behind)."""
+        descriptor = os.open(self.folder, os.O_RDONLY)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(descriptor)  # releases the lock
 
     def _load(self, entry: Path) -> ExtractedText | None:
         try:
@@ -86,7 +108,12 @@ class ExtractionCache:
 
 def extraction_cache_for(settings: Settings) -> ExtractionCache:
     """The cache of ``settings``' data folder, shared by reindexing and uploads."""
-    return ExtractionCache(settings.data_dir / "extracted")
+    return ExtractionCache(settings.data_dir / "extracted", limits=extract_limits(settings))
+
+
+def extract_limits(settings: Settings) -> ExtractLimits:
+    return ExtractLimits(memory_mb=settings.extract_memory_mb, seconds=settings.extract_seconds,
+                         max_chars=settings.extract_max_chars)
 
 
 def _parse(record: object, version: int) -> ExtractedText | None:

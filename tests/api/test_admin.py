@@ -422,3 +422,22 @@ def test_another_worker_reports_a_reindex_job(client: TestClient, settings: Sett
     wait_for_job(client, job)
     seen = ReindexJobs(settings).get(job)
     assert seen.status == "done" and seen.result is not None and seen.result.passages > 0
+
+
+def test_upload_bombs_get_a_4xx_naming_the_file_and_nothing_changes(
+    client: TestClient, settings: Settings
+) -> None:
+    from tests.hostile_files import docx_bomb, pdf_whitespace_bomb, yaml_laughs
+
+    before = state(settings)
+    responses = {
+        "bomb.docx": upload(client, "bomb.docx", docx_bomb(1024)),
+        "bomb.pdf": upload(client, "bomb.pdf", pdf_whitespace_bomb(pages=8, stream_mib=16)),
+        "laughs.md": upload(client, "laughs.md", yaml_laughs().encode()),
+    }
+
+    assert {name: r.status_code for name, r in responses.items()} == {
+        "bomb.docx": 413, "bomb.pdf": 413, "laughs.md": 422}
+    for name, response in responses.items():
+        assert name in response.json()["error"] and response.json()["status"] >= 400
+    assert state(settings)[1] == before[1]

@@ -14,12 +14,15 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.llm_double import LLMDouble, running_double
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -72,16 +75,15 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.wait(timeout=15)
 
 
-@pytest.fixture(scope="session")
-def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The base URL of `python -m service serve` on a free port (it builds the index)."""
-    root = tmp_path_factory.mktemp("browser")
+@contextmanager
+def _serve(root: Path, **env_extra: str) -> Iterator[str]:
+    """`python -m service serve` over the seed corpus + xss.txt in ``root``, on a free port."""
     corpus = root / "corpus"
     shutil.copytree(REPO / "corpus", corpus)
     shutil.copy(EXTRA_CORPUS / "xss.txt", corpus / "xss.txt")
     env = {**os.environ, "POLICYBOT_CORPUS_DIR": str(corpus),
            "POLICYBOT_INDEX_DIR": str(root / "index"), "POLICYBOT_DATA_DIR": str(root / "data"),
-           "POLICYBOT_ADMIN_TOKEN": "", "POLICYBOT_RATE_LIMIT_PER_MINUTE": "0"}
+           "POLICYBOT_ADMIN_TOKEN": "", "POLICYBOT_RATE_LIMIT_PER_MINUTE": "0", **env_extra}
     port = _free_port()
     log = root / "server.log"
     with open(log, "wb") as log_file:
@@ -95,6 +97,28 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield running.url
     finally:
         _stop(process)
+
+
+@pytest.fixture(scope="session")
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The base URL of `python -m service serve` on a free port (it builds the index)."""
+    with _serve(tmp_path_factory.mktemp("browser")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def llm_double() -> Iterator[LLMDouble]:
+    """The OpenAI-protocol test double (not a model: it replays scripted replies)."""
+    with running_double() as double:
+        yield double
+
+
+@pytest.fixture(scope="session")
+def llm_server_url(tmp_path_factory: pytest.TempPathFactory, llm_double: LLMDouble) -> Iterator[str]:
+    """A second server, configured with the LLM test double."""
+    with _serve(tmp_path_factory.mktemp("browser-llm"), POLICYBOT_LLM_BASE_URL=llm_double.url,
+                POLICYBOT_LLM_TIMEOUT_S="10") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -113,9 +137,9 @@ def browser() -> Iterator[Browser]:
             chromium.close()
 
 
-@pytest.fixture()
-def page(browser: Browser, server_url: str) -> Iterator[Page]:
-    """A fresh page on the chat page; the test fails on a script error or a CSP violation."""
+@contextmanager
+def _open(browser: Browser, url: str) -> Iterator[Page]:
+    """A fresh page on ``url``; the test fails on a script error or a CSP violation."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     context.set_default_timeout(15_000)
     page = context.new_page()
@@ -124,11 +148,25 @@ def page(browser: Browser, server_url: str) -> Iterator[Page]:
     page.on("console", lambda message: problems.append(f"console: {message.text}")
             if "Content Security Policy" in message.text else None)
     try:
-        page.goto(server_url + "/", wait_until="load")
+        page.goto(url + "/", wait_until="load")
         yield page
     finally:
         context.close()
     assert not problems, problems
+
+
+@pytest.fixture()
+def page(browser: Browser, server_url: str) -> Iterator[Page]:
+    """A fresh page on the chat page; the test fails on a script error or a CSP violation."""
+    with _open(browser, server_url) as opened:
+        yield opened
+
+
+@pytest.fixture()
+def llm_page(browser: Browser, llm_server_url: str) -> Iterator[Page]:
+    """The chat page of the server that writes answers with the LLM test double."""
+    with _open(browser, llm_server_url) as opened:
+        yield opened
 
 
 @pytest.fixture(scope="session")

@@ -314,3 +314,44 @@ def test_cli_add_and_remove_use_the_same_files(
                                     "already indexed: uploads/科技政策  CLI 标题  (1 passages)"]
     assert "no document with id 'uploads/科技政策'" in err
     assert sorted(corpus_files(settings)) == SEED_FILES
+
+
+# ---- hostile and odd uploads (issue 17) ---------------------------------------------------
+
+
+def test_upload_of_only_headings_is_refused_with_no_passages(
+    settings: Settings, embedder: Embedder
+) -> None:
+    from service.core.errors import Unprocessable
+    from tests.filemakers import make_docx
+
+    files, version = corpus_files(settings), current_version(settings.index_dir)
+    with pytest.raises(Unprocessable, match="headings.docx: no searchable passages"):
+        add_file(settings, embedder, "headings.docx", make_docx(["# 第一章　总则", "# 第二章"]))
+    assert corpus_files(settings) == files and current_version(settings.index_dir) == version
+
+
+def test_pdf_named_like_an_indexed_docx_is_a_409_naming_it(
+    settings: Settings, embedder: Embedder
+) -> None:
+    from tests.filemakers import make_docx
+
+    add_file(settings, embedder, "x.docx", make_docx(POLICY_PARAGRAPHS[:3]))
+    files, version = corpus_files(settings), current_version(settings.index_dir)
+
+    with pytest.raises(Conflict) as raised:
+        add_file(settings, embedder, "x.pdf", make_pdf(POLICY_PARAGRAPHS[2:]))
+
+    assert "already comes from uploads/x.docx" in raised.value.message
+    assert "with id 'uploads/x'" in raised.value.message
+    assert corpus_files(settings) == files and current_version(settings.index_dir) == version
+    replaced = add_file(settings, embedder, "x.pdf", make_pdf(POLICY_PARAGRAPHS[2:]),
+                        DocumentMeta(id="uploads/x"))  # what the message says to do
+    assert replaced.created and "uploads/x.docx" not in corpus_files(settings)
+
+
+def test_upload_with_wrong_front_matter_types_is_a_422(
+    settings: Settings, embedder: Embedder
+) -> None:
+    with pytest.raises(CorpusError, match=r"p.md: tags: must be a list of words.*got 5"):
+        add_file(settings, embedder, "p.md", f"---\ntags: 5\n---\n{POLICY_TEXT}".encode())

@@ -16,12 +16,14 @@ from service.index.build import reindex
 from service.ingest.corpus import load_corpus
 from service.ingest.extraction_cache import EXTRACTOR_VERSION, ExtractionCache
 from service.ingest.readers import READERS, Reader
+from service.ingest.sandbox import ExtractionSandbox
 from tests.conftest import make_settings
 from tests.filemakers import POLICY_PARAGRAPHS, POLICY_TITLE, make_corrupt_pdf, make_docx, make_pdf
 
 
 class CountingExtractor:
-    """Counts the files the real readers (the parsers) are asked to read."""
+    """Counts the files the real readers are asked to read: PDF, DOCX and HTML in the
+    sandbox (its ``read``), plain text in this process."""
 
     def __init__(self) -> None:
         self.calls = 0
@@ -54,6 +56,13 @@ def extractor(monkeypatch: pytest.MonkeyPatch) -> CountingExtractor:
     counting = CountingExtractor()
     for suffix, reader in list(READERS.items()):
         monkeypatch.setitem(READERS, suffix, CountingReader(reader, counting))
+    sandboxed = ExtractionSandbox.read
+
+    def counted(self: ExtractionSandbox, suffix: str, name: str, data: bytes) -> tuple[str, str]:
+        counting.calls += 1
+        return sandboxed(self, suffix, name, data)
+
+    monkeypatch.setattr(ExtractionSandbox, "read", counted)
     return counting
 
 

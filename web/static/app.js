@@ -10,6 +10,10 @@
   const FEEDBACK_URL = "/api/v1/feedback";
   const TAXONOMY_URL = "/api/v1/taxonomy";
   const PROFILE_KEY = "policybot.profile";
+  const CONVERSATION_KEY = "policybot.conversation";
+  const HISTORY_TURNS = 6;  // earlier turns sent with a question (the API's limit)
+  const KEPT_TURNS = 12;  // turns kept in the tab and shown again after a reload
+  const HISTORY_ANSWER_CHARS = 2000;
   const FACETS = ["industries", "qualifications", "needs"];
   const TIMEOUT_MS = 45000;
   const MARKER = /\[(\d{1,3})\]/g;
@@ -35,6 +39,7 @@
   const defaultHint = hint.textContent;
   let pending = false;
   let dialogOpener = null;
+  let turns = [];  // [{question, data}] of this tab's conversation, oldest first
 
   /* ---------- small DOM helpers ---------- */
 
@@ -211,6 +216,58 @@
     profilePanel.querySelector("summary").focus();
   });
 
+  /* ---------- the conversation, kept in this tab ---------- */
+
+  function loadConversation() {
+    try {
+      const value = JSON.parse(sessionStorage.getItem(CONVERSATION_KEY) || "[]");
+      return Array.isArray(value) ? value.filter(function (turn) {
+        return turn && typeof turn.question === "string" && turn.data &&
+          typeof turn.data.answer === "string";
+      }) : [];
+    } catch (_) {
+      return [];
+    }
+  }
+
+  function saveConversation() {
+    try {
+      if (turns.length) sessionStorage.setItem(CONVERSATION_KEY, JSON.stringify(turns.slice(-KEPT_TURNS)));
+      else sessionStorage.removeItem(CONVERSATION_KEY);
+    } catch (_) {
+      // storage blocked or full: the conversation still works until the tab closes
+    }
+  }
+
+  /** The last turns as /api/v1/ask takes them. */
+  function history() {
+    return turns.slice(-HISTORY_TURNS).map(function (turn) {
+      return { question: turn.question, answer: turn.data.answer.slice(0, HISTORY_ANSWER_CHARS) };
+    });
+  }
+
+  function rememberTurn(question, data) {
+    turns.push({ question: question, data: data });
+    turns = turns.slice(-KEPT_TURNS);
+    saveConversation();
+  }
+
+  function restoreConversation() {
+    turns = loadConversation();
+    for (const turn of turns) {
+      addTurn(turn.question).querySelector(".turn__answer")
+        .replaceChildren(renderAnswer(turn.question, turn.data));
+    }
+  }
+
+  document.getElementById("new-conversation").addEventListener("click", function () {
+    if (pending) return;
+    turns = [];
+    saveConversation();
+    conversation.replaceChildren();
+    input.focus();
+  });
+
   /* ---------- asking ---------- */
 
   async function postJSON(url, body) {
@@ -266,12 +323,18 @@
     ]));
     turn.scrollIntoView({ block: "nearest" });
     try {
-      const body = { question: question };
+      const body = { question: question, stream: true };
+      const earlier = history();
+      if (earlier.length) body.history = earlier;
       const profile = currentProfile();
       if (profile) body.profile = profile;
-      const result = await postJSON(ASK_URL, body);
-      if (result.response.ok && result.data && typeof result.data.answer === "string") {
+      const result = await postStream(ASK_URL, body, slot, question);
+      if (result.data && typeof result.data.answer === "string") {
         slot.replaceChildren(renderAnswer(question, result.data));
+        rememberTurn(question, result.data);
+      } else if (result.streamError) {
+        slot.replaceChildren(renderError(question, turn, "回答过程中出错了，请重试。",
+                                         result.streamError, false));
       } else {
         const status = result.response.status;
         const detail = result.data && result.data.error ? String(result.data.error) : "";
@@ -290,6 +353,88 @@
     }
     turn.scrollIntoView({ block: "start" });
   }
+
+  /**
+   * POST with stream: true and read the text/event-stream: each `sentence` is shown as it
+   * arrives; `done` carries the same answer a plain request returns. An error status comes
+   * back as JSON (before any stream), as for a plain request.
+   */
+  async function postStream(url, body, slot, question) {
+    const controller = new AbortController();
+    const timer = setTimeout(function () { controller.abort(); }, TIMEOUT_MS);
+    try {
+      const response = await fetch(url, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "Accept": "text/event-stream" },
+        body: JSON.stringify(body),
+        credentials: "same-origin",
+        signal: controller.signal,
+      });
+      const type = response.headers.get("content-type") || "";
+      if (!response.ok || !type.startsWith("text/event-stream") || !response.body) {
+        let data = null;
+        try { data = await response.json(); } catch (_) { data = null; }
+        return { response: response, data: response.ok ? data : (data && data.error ? data : null) };
+      }
+      const draft = new Draft(slot);
+      const reader = response.body.getReader();
+      const decoder = new TextDecoder();
+      let buffer = "";
+      for (;;) {
+        const chunk = await reader.read();
+        buffer += decoder.decode(chunk.value || new Uint8Array(), { stream: !chunk.done });
+        let cut;
+        while ((cut = buffer.indexOf("\n\n")) >= 0) {
+          const event = parseEvent(buffer.slice(0, cut));
+          buffer = buffer.slice(cut + 2);
+          if (!event) continue;
+          if (event.name === "sentence") draft.add(event.data);
+          else if (event.name === "done") return { response: response, data: event.data };
+          else if (event.name === "error") {
+            return { response: response, data: null, streamError: String(event.data.error || "") };
+          }
+        }
+        if (chunk.done) break;
+      }
+      return { response: response, data: null, streamError: "回答没有完整送达" };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  function parseEvent(frame) {
+    let name = "message";
+    const lines = [];
+    for (const line of frame.split("\n")) {
+      if (line.startsWith("event:")) name = line.slice(6).trim();
+      else if (line.startsWith("data:")) lines.push(line.slice(5).trim());
+    }
+    if (!lines.length) return null;
+    try {
+      return { name: name, data: JSON.parse(lines.join("\n")) };
+    } catch (_) {
+      return null;
+    }
+  }
+
+  /** The answer while it streams in: verified sentences appended as they arrive. */
+  function Draft(slot) {
+    this.slot = slot;
+    this.citations = [];
+    this.text = "";
+    this.node = null;
+  }
+
+  Draft.prototype.add = function (sentence) {
+    if (!sentence || typeof sentence.text !== "string") return;
+    this.citations = this.citations.concat(sentence.citations || []);
+    this.text += sentence.text;
+    if (!this.node) {
+      this.node = el("article", { class: "answer answer--streaming", "aria-busy": "true" });
+      this.slot.replaceChildren(this.node);
+    }
+    this.node.replaceChildren(answerText(this.text, groupByMarker(this.citations)));
+  };
 
   function describeStatus(status, question) {
     const length = charCount(question);
@@ -385,9 +530,13 @@
     const groups = groupByMarker(data.citations);
     const found = data.found === true;
     const answer = el("article", { class: "answer " + (found ? "answer--found" : "answer--refusal") });
+    const written = data.mode === "generative";
+    if (found) answer.classList.add(written ? "answer--generative" : "answer--extractive");
     answer.append(found
-      ? el("p", { class: "answer__badge answer__badge--found" }, [
-        el("span", { class: "answer__icon", "aria-hidden": "true", text: "✓" }), "依据政策原文作答"])
+      ? el("p", { class: "answer__badge answer__badge--found", title: written
+        ? "由大模型根据引用的政策文本撰写，每句都已与出处原文核对" : "每句话都摘自政策原文" }, [
+        el("span", { class: "answer__icon", "aria-hidden": "true", text: "✓" }),
+        written ? "根据引用文本撰写" : "摘自政策原文"])
       : el("p", { class: "answer__badge answer__badge--refusal" }, [
         el("span", { class: "answer__icon", "aria-hidden": "true", text: "!" }), "未找到依据"]));
     answer.append(answerText(data.answer, groups));
@@ -561,5 +710,6 @@
   });
 
   updateComposer();
+  restoreConversation();
   loadProfilePanel();
 })();

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
+from service.answering.events import final_answer
 from service.api.deps import HolderDep, SettingsDep, SnapshotDep
-from service.api.presenters import ask_response, search_result, without_paths
+from service.api.presenters import (
+    ask_response,
+    llm_state,
+    search_result,
+    sse_frames,
+    without_paths,
+)
 from service.api.routes.match import profile_from
 from service.api.schemas import (
     AskRequest,
@@ -18,6 +25,7 @@ from service.api.schemas import (
     SearchResponse,
     error_responses,
 )
+from service.core.models import Turn
 from service.core.timing import HEADER as TIMING_HEADER
 from service.core.timing import start_request
 
@@ -25,13 +33,24 @@ router = APIRouter(prefix="/api/v1", responses=error_responses(400, 413, 422, 42
 health = APIRouter()
 
 
-@router.post("/ask", response_model=AskResponse, summary="Answer a question with citations")
+STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+STREAM_DOC = {200: {"content": {"text/event-stream": {"schema": {"type": "string"}}},
+                    "description": "With `stream: true`: events citations, sentence…, done."}}
+
+
+@router.post("/ask", response_model=AskResponse, summary="Answer a question with citations",
+             responses=STREAM_DOC)  # type: ignore[arg-type]
 def ask(body: AskRequest, snapshot: SnapshotDep, settings: SettingsDep,
-        response: Response) -> AskResponse:
+        response: Response) -> AskResponse | StreamingResponse:
     timings = start_request()
     profile = profile_from(body.profile, snapshot.matcher.taxonomy) if body.profile else None
-    answer = snapshot.answerer.answer(body.question, top_k=body.top_k or settings.top_k,
-                                      profile=profile)
+    history = [Turn(t.question, t.answer) for t in body.history]
+    events = snapshot.conversation.events(body.question, top_k=body.top_k or settings.top_k,
+                                          profile=profile, history=history)
+    if body.stream:
+        return StreamingResponse(sse_frames(events, timings.elapsed_ms),
+                                 media_type="text/event-stream", headers=STREAM_HEADERS)
+    answer = final_answer(events)
     response.headers[TIMING_HEADER] = timings.header()
     return ask_response(answer, timings.elapsed_ms())
 
@@ -71,4 +90,5 @@ def readyz(holder: HolderDep) -> ReadyResponse | JSONResponse:
     snapshot = holder.snapshot()
     return ReadyResponse(status="ready", passages=len(snapshot.index.passages),
                          index_version=snapshot.version,
-                         load_error=without_paths(holder.last_error) if holder.last_error else None)
+                         load_error=without_paths(holder.last_error) if holder.last_error else None,
+                         llm=llm_state(holder.llm))

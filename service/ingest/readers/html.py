@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections import Counter
 from collections.abc import Iterator
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -22,15 +23,79 @@ _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([A-Za-z0-9._:-]+
 _CJK = r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]"
 _CJK_LINE_BREAK = re.compile(rf"(?<={_CJK})[ \t\r\f]*\n[ \t\r\f\n]*(?={_CJK})")
 
+# The parser's tree building slows down with the depth of open elements (200k nested divs:
+# minutes). Browsers stop nesting at 512 (Chromium's limit); so do we, before parsing.
+MAX_DEPTH = 512
+_TAG = re.compile(
+    r"<!--.*?(?:-->|$)|<(script|style|textarea|title)\b.*?(?:</\1\s*>|$)"  # skipped whole
+    r"|<(/?)([a-zA-Z][a-zA-Z0-9-]*)[^>]*?(/?)>",
+    re.DOTALL | re.IGNORECASE,
+)
+_VOID = frozenset(
+    "area base br col embed hr img input link meta param source track wbr".split()
+)
+# A start tag of the key closes an open element of the value on top (p closes p, li closes li).
+_CLOSES_OPEN = {
+    **dict.fromkeys(["p", "div", "ul", "ol", "table", "section", "article", "blockquote",
+                     "h1", "h2", "h3", "h4", "h5", "h6", "pre", "dl", "form"], {"p"}),
+    "li": {"li", "p"}, "dt": {"dt", "dd", "p"}, "dd": {"dt", "dd", "p"},
+    "tr": {"tr", "td", "th"}, "td": {"td", "th"}, "th": {"td", "th"},
+    "option": {"option"},
+}
+
 
 def read_html(name: str, data: bytes) -> tuple[str, str]:
     """Visible text of the page; headings and blocks on their own lines, no markup."""
-    tree = LexborHTMLParser(_decode_html(name, data))
+    tree = LexborHTMLParser(flatten_deep_nesting(_decode_html(name, data)))
     title = _node_text(tree.css_first("title")) or _node_text(tree.css_first("h1"))
     tree.strip_tags(_DROPPED_TAGS)
     root = tree.body or tree.root
     text = _unmark("".join(_html_pieces(root))) if root is not None else ""
     return title, text
+
+
+def flatten_deep_nesting(page: str, max_depth: int = MAX_DEPTH) -> str:
+    """``page`` without the start and end tags of elements nested deeper than ``max_depth``.
+
+    One pass over the tags with a model of the open elements that is rough (end tags close
+    the nearest open element of their name; ``_CLOSES_OPEN`` covers the usual omitted end
+    tags), but only ever drops tags below depth ``max_depth``: their text stays, in order.
+    """
+    open_tags: list[str] = []
+    counts: Counter[str] = Counter()  # of open_tags, for membership in O(1)
+    dropped: Counter[str] = Counter()  # start tags dropped, whose end tags must go too
+    cuts: list[tuple[int, int]] = []
+    for match in _TAG.finditer(page):
+        closing, tag, self_closing = match.group(2), (match.group(3) or "").lower(), match.group(4)
+        if not tag or tag in _VOID or self_closing:
+            continue
+        if closing:
+            if dropped[tag]:
+                dropped[tag] -= 1
+                cuts.append(match.span())
+            elif counts[tag]:
+                while (popped := open_tags.pop()) != tag:
+                    counts[popped] -= 1
+                counts[tag] -= 1
+            continue
+        while open_tags and open_tags[-1] in _CLOSES_OPEN.get(tag, ()):
+            counts[open_tags.pop()] -= 1
+        if len(open_tags) >= max_depth:
+            dropped[tag] += 1
+            cuts.append(match.span())
+        else:
+            open_tags.append(tag)
+            counts[tag] += 1
+    return _without(page, cuts) if cuts else page
+
+
+def _without(page: str, cuts: list[tuple[int, int]]) -> str:
+    pieces, start = [], 0
+    for cut_start, cut_end in cuts:
+        pieces.append(page[start:cut_start])
+        start = cut_end
+    pieces.append(page[start:])
+    return "".join(pieces)
 
 
 def _decode_html(name: str, data: bytes) -> str:
@@ -84,6 +149,13 @@ def _unmark(marked: str) -> str:
     A line break inside the source between two Chinese characters is dropped, not spaced.
     """
     text = re.sub(r"[ \t\r\n\f]+", " ", _CJK_LINE_BREAK.sub("", marked))
-    text = re.sub(rf"[ {_CELL}]*{_CELL}[ {_CELL}]*", " | ", text)
-    text = re.sub(rf"[ |{_LINE}{_BLOCK}]*{_BLOCK}[ |{_LINE}{_BLOCK}]*", "\n\n", text)
-    return re.sub(rf"[ |{_LINE}]*{_LINE}[ |{_LINE}]*", "\n", text)
+    text = _collapse_runs(text, f" {_CELL}", _CELL, " | ")
+    text = _collapse_runs(text, f" |{_LINE}{_BLOCK}", _BLOCK, "\n\n")
+    return _collapse_runs(text, f" |{_LINE}", _LINE, "\n")
+
+
+def _collapse_runs(text: str, members: str, marker: str, replacement: str) -> str:
+    """Each longest run of ``members`` characters that holds ``marker`` becomes
+    ``replacement`` (in linear time: a pattern like ``[ab]*b[ab]*`` backtracks on long runs)."""
+    return re.sub(f"[{members}]+",
+                  lambda run: replacement if marker in run.group() else run.group(), text)

@@ -8,13 +8,18 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from pypdf import PdfReader
+from pypdf import PageObject, PdfReader
 from pypdf.errors import DependencyError
+from pypdf.generic import ArrayObject, IndirectObject
 
-from service.core.errors import ServiceError, Unprocessable
+from service.core.errors import PayloadTooLarge, ServiceError, Unprocessable
 
 # How many lines at the top and at the bottom of a page may be running headers or footers.
 EDGE_LINES = 2
+# Drawing instructions the pages may hold in all, counting a stream shared by many pages once
+# per page (text extraction parses it once per page, ~10 MB/s). Text PDFs hold well under
+# 100 KB a page; a hostile one shares one huge stream between all its pages.
+MAX_CONTENT_BYTES = 100 * 1024 * 1024
 
 _NUMERAL = r"(?:\d{1,4}|[一二三四五六七八九十百零〇]{1,6})"
 _PAGE_NUMBER = re.compile(
@@ -36,6 +41,7 @@ def pdf_text(name: str, data: bytes) -> tuple[str, str]:
     with _pdf_errors(name):
         reader = PdfReader(io.BytesIO(data))
         _decrypt(name, reader)
+        _check_content_size(name, reader)
         pages = [page.extract_text() or "" for page in reader.pages]
         title = reader.metadata.title if reader.metadata else None
     if not any(page.strip() for page in pages):
@@ -65,6 +71,40 @@ def _pdf_errors(name: str) -> Iterator[None]:
             f"{name}: the PDF is damaged or is not a PDF; export it again from the original "
             "document and upload the new copy"
         ) from exc
+
+
+def _check_content_size(name: str, reader: PdfReader) -> None:
+    """413 when the pages' content streams add up to more than ``MAX_CONTENT_BYTES``.
+
+    Each stream is inflated once (pypdf caps one stream at 75 MB) and its size remembered."""
+    sizes: dict[tuple[int, int], int] = {}
+    total = 0
+    for page in reader.pages:
+        total += sum(_stream_size(stream, sizes) for stream in _content_streams(page))
+        if total > MAX_CONTENT_BYTES:
+            raise PayloadTooLarge(
+                f"{name}: the PDF's pages hold over {MAX_CONTENT_BYTES // 2**20} MB of drawing "
+                "instructions to parse, far more than any text document; it looks built to be "
+                "slow: print it to a new PDF or save it as DOCX and upload that"
+            )
+
+
+def _content_streams(page: PageObject) -> list[object]:
+    contents = page.get("/Contents")
+    if contents is None:
+        return []
+    resolved = contents.get_object()
+    return list(resolved) if isinstance(resolved, ArrayObject) else [contents]
+
+
+def _stream_size(stream: object, sizes: dict[tuple[int, int], int]) -> int:
+    key = (stream.idnum, stream.generation) if isinstance(stream, IndirectObject) else None
+    if key is not None and key in sizes:
+        return sizes[key]
+    size = len(stream.get_object().get_data())  # type: ignore[union-attr]
+    if key is not None:
+        sizes[key] = size
+    return size
 
 
 def _decrypt(name: str, reader: PdfReader) -> None:
