@@ -34,7 +34,9 @@ health = APIRouter()
 
 
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-STREAM_DOC = {200: {"content": {"text/event-stream": {"schema": {"type": "string"}}},
+SSE_EVENT = {"type": "object", "required": ["event", "data"],  # one event of the stream
+             "properties": {"event": {"type": "string"}, "data": {"type": "string"}}}
+STREAM_DOC = {200: {"content": {"text/event-stream": {"schema": SSE_EVENT}},
                     "description": "With `stream: true`: events citations, sentence…, done."}}
 
 
