@@ -37,11 +37,15 @@ class LeanClient:
         self.keep_alive = keep_alive
         self._open: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
 
-    async def post_json(self, path: str, payload: object) -> Reply:
-        body = json.dumps(payload, ensure_ascii=False).encode()
+    async def post_json(self, path: str, payload: object,
+                        headers: dict[str, str] | None = None, raw: bytes | None = None) -> Reply:
+        """``headers`` are added to the request; ``raw`` is sent as the body instead of
+        ``payload`` (bench_abuse's oversized bodies)."""
+        body = raw if raw is not None else json.dumps(payload, ensure_ascii=False).encode()
         connection = "keep-alive" if self.keep_alive else "close"
+        extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
         head = (f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
-                f"Content-Type: application/json\r\nConnection: {connection}\r\n"
+                f"Content-Type: application/json\r\nConnection: {connection}\r\n{extra}"
                 f"Content-Length: {len(body)}\r\n\r\n").encode()
         try:
             return await asyncio.wait_for(self._exchange(head + body), self.timeout_s)

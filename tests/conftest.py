@@ -36,6 +36,7 @@ def embedder() -> Embedder:
 def make_settings(root: Path, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "corpus_dir": root / "corpus", "index_dir": root / "index", "data_dir": root / "data",
+        "rate_limit_per_minute": 0,  # tests send many requests from one client; see test_admission
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -69,7 +69,8 @@ class IndexHolder:
     def __init__(self, settings: Settings, embedder: Embedder) -> None:
         self.settings = settings
         self.embedder = embedder
-        self.query_vectors = QueryVectors(embedder, settings.query_cache_size)
+        self.query_vectors = QueryVectors(embedder, settings.query_cache_size,
+                                          settings.embed_queue_max)
         self.llm = llm_client(settings)  # shared by every index version: one pool, one breaker
         self.rewriter = FollowupRewriter(self.llm)
         self._snapshot: Snapshot | None = None
@@ -98,7 +99,8 @@ class IndexHolder:
             if version is None:
                 self.last_error = "no index yet; run `policybot reindex`"
                 return
-            if version == self._served_version():
+            if version == self._served_version():  # back on the served one: old news
+                self.last_error, self._failed = None, None
                 return
             try:
                 self._snapshot = self._load(version)

@@ -11,10 +11,11 @@ from starlette.types import Scope
 
 from service import __version__
 from service.answering.serving import IndexHolder
-from service.api import pages
+from service.api import docs, pages
 from service.api.access_log import AccessLog
+from service.api.admission import Admission
 from service.api.error_handlers import install_error_handlers
-from service.api.middleware import BodyLimit, SecurityHeaders
+from service.api.middleware import BodyLimit, HeadAsGet, SecurityHeaders
 from service.api.routes import admin as admin_api
 from service.api.routes import feedback as feedback_api
 from service.api.routes import match as match_api
@@ -44,13 +45,15 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
             app.state.holder.llm.close()
 
     app = FastAPI(title="policybot", version=__version__, description=DESCRIPTION,
-                  lifespan=lifespan)
+                  lifespan=lifespan, docs_url=None, redoc_url=None)  # docs: see api/docs.py
     app.state.settings = settings
     install_error_handlers(app)
     app.include_router(router)
     app.include_router(health)
     _include_feature_routers(app)
     app.add_middleware(BodyLimit, limit_for=lambda scope: _body_limit(scope, settings))
+    app.add_middleware(Admission, settings=settings)
+    app.add_middleware(HeadAsGet)
     app.add_middleware(SecurityHeaders)
     _allow_cross_origin(app, settings)
     app.add_middleware(AccessLog)  # outermost: times and logs everything, 413s included
@@ -73,7 +76,7 @@ def _body_limit(scope: Scope, settings: Settings) -> int:
 
 
 def _include_feature_routers(app: FastAPI) -> None:
-    """Features that live in their own modules: web page, feedback, admin, matching,
+    """Features that live in their own modules: web page, feedback, admin, matching, docs,
     the unanswered-questions list and the metrics."""
-    for feature in (pages, feedback_api, admin_api, match_api, unanswered_api, metrics_api):
+    for feature in (pages, feedback_api, admin_api, match_api, docs, unanswered_api, metrics_api):
         feature.install(app)

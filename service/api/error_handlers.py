@@ -8,14 +8,19 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from service.core.errors import ServiceError
 
 log = logging.getLogger("policybot")
+PROBED = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
 def error_response(status: int, message: str,
                    headers: dict[str, str] | None = None) -> JSONResponse:
+    """The house error body. A message that quotes bad input (an unknown field named
+    ``"\ud800"``) shows unencodable characters as escapes instead of failing to encode."""
+    message = message.encode("utf-8", "backslashreplace").decode("utf-8")
     return JSONResponse({"error": message, "status": status}, status_code=status,
                         headers=headers)
 
@@ -44,6 +49,17 @@ def _message(kind: str, error: dict) -> str:  # type: ignore[type-arg]
     return text.removeprefix("Value error, ")
 
 
+def allowed_methods(request: Request) -> str:
+    """Every method some route accepts on this path (starlette names only the first route's;
+    FastAPI's included routers hide theirs, so each method is tried), HEAD wherever GET is."""
+    methods = {method for method in PROBED
+               if any(route.matches({**request.scope, "method": method})[0] == Match.FULL
+                      for route in request.app.routes)}
+    if "GET" in methods:
+        methods.add("HEAD")
+    return ", ".join(sorted(methods))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def service_error(request: Request, exc: ServiceError) -> JSONResponse:
@@ -56,11 +72,16 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) else "request failed"
+        headers = dict(exc.headers or {})  # 405 carries Allow
         if exc.status_code == 404:
             detail = f"no such endpoint: {request.method} {request.url.path}; see /docs"
         elif exc.status_code == 405:
-            detail = f"{request.method} is not allowed on {request.url.path}; see /docs"
-        return error_response(exc.status_code, detail)
+            allowed = allowed_methods(request) or headers.get("Allow")
+            if allowed:
+                headers["Allow"] = allowed
+            detail = (f"{request.method} is not allowed on {request.url.path}"
+                      + (f"; use {allowed}" if allowed else "") + "; see /docs")
+        return error_response(exc.status_code, detail, headers or None)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

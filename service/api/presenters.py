@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from datetime import datetime, timezone
@@ -167,3 +168,13 @@ UNANSWERED_CSV_HEADER = ("question", "count", "first_asked", "last_asked")
 
 def unanswered_row(question: UnansweredQuestion) -> tuple[object, ...]:
     return (question.question, question.count, question.first_asked, question.last_asked)
+
+
+_ABSOLUTE_PATH = re.compile(  # not a URL, not one of our endpoints
+    r"(?<![\w.:/~-])/(?!api/|docs|static/|readyz|healthz)(?:[^\s'\"/]+/)*([^\s'\"/]*)")
+
+
+def without_paths(message: str) -> str:
+    """A message for anyone to read: absolute paths (which tell an attacker the layout of the
+    server) cut to their last part, ``…/vectors.faiss``. The log keeps them whole."""
+    return _ABSOLUTE_PATH.sub(lambda m: f"…/{m.group(1)}", message)

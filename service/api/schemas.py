@@ -2,36 +2,29 @@
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, field_validator
 
-MAX_TEXT = 500
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
+from service.api.validation import (
+    CONTROL,
+    MAX_OFFSET,
+    LongText,
+    Name,
+    UserText,
+    check_strings,
+    check_unicode,
+)
+from service.api.validation import MAX_TEXT as MAX_TEXT  # the page shows it
 
-
-def clean_user_text(value: str) -> str:
-    """Remove control characters and trim; then demand 1..500 characters."""
-    text = unicodedata.normalize("NFC", _CONTROL.sub("", value)).strip()
-    if not text:
-        raise ValueError("must not be empty: type a question of 1–500 characters")
-    if len(text) > MAX_TEXT:
-        raise ValueError(
-            f"is {len(text)} characters long; shorten it to at most {MAX_TEXT} characters"
-        )
-    return text
-
-
-UserText = Annotated[str, Field(strict=True), AfterValidator(clean_user_text)]
 MAX_HISTORY_TURNS = 6
 MAX_HISTORY_ANSWER = 2000
 
 
 def clean_history_answer(value: str) -> str:
     """Control characters removed; empty is allowed; at most 2000 characters."""
-    text = unicodedata.normalize("NFC", _CONTROL.sub("", value)).strip()
+    text = unicodedata.normalize("NFC", CONTROL.sub("", check_unicode(value))).strip()
     if len(text) > MAX_HISTORY_ANSWER:
         raise ValueError(f"is {len(text)} characters long; send at most "
                          f"{MAX_HISTORY_ANSWER} characters of an earlier answer")
@@ -43,7 +36,14 @@ TopK = Annotated[int, Field(strict=True, ge=1, le=20, description="Passages to u
 
 
 class StrictModel(BaseModel):
+    """A request body: unknown fields refused, every string valid Unicode (see validation)."""
+
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _valid_unicode(cls, value: object) -> object:
+        return check_strings(value)
 
 
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -195,7 +195,7 @@ class ErrorResponse(BaseModel):
 
 # --- Policy matching (service/match_api.py) ---
 
-ProfileValue = Annotated[str, Field(strict=True, min_length=1, max_length=50)]
+ProfileValue = Annotated[Name, Field(max_length=50)]
 
 
 class ProfileIn(StrictModel):
@@ -216,7 +216,7 @@ class ProfileIn(StrictModel):
 class MatchRequest(StrictModel):
     profile: ProfileIn
     limit: int = Field(20, strict=True, ge=1, le=100, description="Matches per page, 1–100.")
-    offset: int = Field(0, strict=True, ge=0, description="Matches to skip.")
+    offset: int = Field(0, strict=True, ge=0, le=MAX_OFFSET, description="Matches to skip.")
 
 
 class ProfileOut(BaseModel):
@@ -261,7 +261,7 @@ class TaxonomyResponse(BaseModel):
 # ---- admin ---------------------------------------------------------------------------------
 
 
-class DocumentIn(BaseModel):
+class DocumentIn(StrictModel):
     """A policy sent as JSON; stored as a .txt file with YAML front matter."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
@@ -311,17 +311,17 @@ class JobsOut(BaseModel):
 
 # ---- feedback ------------------------------------------------------------------------------
 
-PassageId = Annotated[str, Field(strict=True, min_length=1, max_length=200)]
+PassageId = Name
 
 
 class FeedbackRequest(StrictModel):
     question: UserText = Field(description="The question that was asked, 1–500 characters.",
                                examples=["外籍员工的工作许可和居留能一起办吗？"])
-    answer: str = Field(max_length=4000, strict=True, description="The answer that was shown.")
+    answer: LongText = Field(max_length=4000, description="The answer that was shown.")
     passage_ids: list[PassageId] = Field(default_factory=list, max_length=20,
                                          examples=[["jinan-hitech-2023-q3#15"]])
     helpful: StrictBool = Field(description="true for thumbs up, false for thumbs down.")
-    comment: str = Field("", max_length=1000, strict=True, description="Optional remark.")
+    comment: LongText = Field("", max_length=1000, description="Optional remark.")
 
 
 class FeedbackCreated(BaseModel):

@@ -63,3 +63,26 @@ class CorpusError(ServiceError):
     """A corpus document cannot be read or clashes with another."""
 
     status = 422
+
+
+class TooManyRequests(ServiceError):
+    """A client sent more than its share; ``retry_after`` seconds until it may send again."""
+
+    status = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.headers = {"Retry-After": str(max(1, retry_after))}
+
+
+class Overloaded(ServiceError):
+    """The server sheds work it could not start soon (the embedder's queue is full)."""
+
+    status = 503
+    headers = {"Retry-After": "1"}
+
+
+class StorageFull(ServiceError):
+    """A store reached the size its settings allow (507 Insufficient Storage)."""
+
+    status = 507

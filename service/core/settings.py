@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -60,6 +61,18 @@ class Settings(BaseSettings):
         180, ge=0, description="A reindex drops cached passage vectors and extracted texts "
         "that no reindex has used for this many days; 0 keeps them forever.")
     max_body_bytes: int = Field(64 * 1024, ge=1024, description="JSON request body limit.")
+    rate_limit_per_minute: int = Field(
+        60, ge=0, description="Requests per minute each client may send to each of ask, search, "
+        "match and feedback (bursts of a quarter of it); more get 429. 0 turns it off.")
+    trusted_proxies: str = Field(
+        "", description="Comma-separated IPs or CIDRs of reverse proxies whose "
+        "`X-Forwarded-For` names the client; empty: the socket address is the client.")
+    embed_queue_max: int = Field(
+        8000, ge=0, description="Characters of questions that may wait for the embedder per "
+        "worker; past it the client holding the most waiting gets 503. 0: unbounded.")
+    feedback_max_rows: int = Field(
+        100_000, ge=0, description="Feedback rows kept at most; past it new feedback gets 507 "
+        "(archive or shrink `feedback.sqlite`, or raise this). 0: no cap.")
     extract_memory_mb: int = Field(
         1024, ge=64, le=65536, description="Memory (MB) the sandboxed reader of one PDF, DOCX "
         "or HTML file may use beyond its parsers; a file that needs more is refused (422).")
@@ -86,6 +99,17 @@ class Settings(BaseSettings):
     verify_coverage: float = Field(
         0.8, ge=0, le=1, description="Share of a written sentence's content words that must "
         "occur in the passages it cites (picked on tests/data/verifier_labelled.jsonl).")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_parse(cls, value: str) -> str:
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or CIDR such as 10.0.0.0/8"
+                                 ) from None
+        return value
 
     @field_validator("llm_base_url")
     @classmethod

@@ -80,8 +80,11 @@ class ModelLanes:
         self.wide_calls = 0
         self.narrow_calls = 0
 
-    def run(self, function: Callable[..., T], *args: object, query: bool = True) -> T:
-        wide = self._start(query)
+    def run(self, function: Callable[..., T], *args: object, query: bool = True,
+            may_run_wide: bool = True) -> T:
+        """``may_run_wide=False`` keeps a long question narrow even on an idle model, so a
+        short question that arrives meanwhile gets the other cores at once."""
+        wide = self._start(query, may_run_wide)
         try:
             if wide:
                 return self._wide_thread.run(self._call, self.lanes, function, *args)
@@ -94,11 +97,11 @@ class ModelLanes:
             self._set_threads(threads)
         return function(*args)
 
-    def _start(self, query: bool) -> bool:
+    def _start(self, query: bool, may_run_wide: bool = True) -> bool:
         """Wait for a lane; True if the call runs wide."""
         with self._changed:
             idle = not self._in_flight and not self._queries_waiting
-            wide = self.lanes == 1 or not query or idle
+            wide = self.lanes == 1 or not query or (idle and may_run_wide)
             self._queries_waiting += query
             while not self._may_start(wide, query):
                 self._changed.wait()

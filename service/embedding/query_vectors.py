@@ -12,8 +12,10 @@ from contextlib import suppress
 
 import numpy as np
 
+from service.core.requester import current_client
 from service.core.timing import stage
 from service.embedding.embedders import Embedder
+from service.embedding.fair_queue import FairQueue, Waiting, is_heavy
 
 MAX_BATCH = 32  # questions per embedder call when many wait at once
 LANE_IDLE_S = 30.0  # a query lane thread ends after this long without a question
@@ -31,19 +33,25 @@ class QueryVectors:
     GIL (bench/bench_query.py measured the gain; see bench/README.md). A
     question asked twice at once is embedded once. Lane threads start on demand and end
     after ``LANE_IDLE_S`` without work.
+
+    Waiting questions are shared fairly between clients by length (``FairQueue``, at most
+    ``max_queue_chars`` characters waiting); a long question is never embedded on the asking
+    thread and takes at most ``lanes - 1`` lanes, so short questions always find a lane.
     """
 
-    def __init__(self, embedder: Embedder, size: int) -> None:
+    def __init__(self, embedder: Embedder, size: int, max_queue_chars: int = 0) -> None:
         self.embedder = embedder
         self.size = size
         self.lanes = max(1, embedder.query_lanes)
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._waiting: OrderedDict[str, Future[np.ndarray]] = OrderedDict()  # not embedded yet
-        self._unclaimed: OrderedDict[str, Future[np.ndarray]] = OrderedDict()  # nor being
+        self._unclaimed = FairQueue(max_queue_chars)  # nor being embedded
         self._work = threading.Condition()  # guards all of the state
         self._lane_threads = 0
         self.lane_name = f"query-lane-{id(self):x}"
         self._embedding = 0  # lanes inside an embedder call
+        self._heavy = 0  # of which embed a long question
+        self._heavy_lanes = max(1, self.lanes - 1)
         self.misses = 0  # questions embedded
         self.calls = 0  # embedder calls
 
@@ -53,18 +61,24 @@ class QueryVectors:
                 self._cache.move_to_end(query)
                 return self._cache[query]
             future = self._waiting.get(query)
-            own = future is None and not self._embedding and not self._unclaimed
+            own = (future is None and not self._embedding and not self._unclaimed
+                   and not is_heavy(query))
             if future is None:
-                future = self._waiting[query] = Future()
+                future = Future()
                 if own:  # an idle embedder: embed it here, one thread hop fewer
                     self._embedding += 1
                 else:
-                    self._unclaimed[query] = future
+                    self._unclaimed.push(current_client(), query, future, self._forget)
                     self._wake_a_lane()
+                self._waiting[query] = future
         with stage("embed"):  # its own embedding, or the wait for a lane's
             if own:
                 self._embed([(query, future)])
             return future.result()
+
+    def _forget(self, query: str) -> None:
+        """A question the queue shed (its future fails with Overloaded)."""
+        self._waiting.pop(query, None)
 
     def _wake_a_lane(self) -> None:
         self._work.notify()
@@ -88,23 +102,30 @@ class QueryVectors:
         else:
             self._settle(batch, vectors)
 
-    def _claim(self) -> list[tuple[str, Future[np.ndarray]]]:
-        """This lane's share of the oldest unclaimed questions; [] when it should end."""
+    def _claim(self) -> list[Waiting]:
+        """This lane's share of the waiting questions; [] when it should end."""
         with self._work:
-            while not self._unclaimed or self._embedding >= self.lanes:
+            while not (batch := self._next_batch()):
                 if not self._work.wait(LANE_IDLE_S) and not self._unclaimed:
                     self._lane_threads -= 1
                     return []
-            idle_lanes = self.lanes - self._embedding
-            share = min(MAX_BATCH, -(-len(self._unclaimed) // idle_lanes))
             self._embedding += 1
-            return [self._unclaimed.popitem(last=False) for _ in range(share)]
+            self._heavy += _heavy(batch)
+            return batch
+
+    def _next_batch(self) -> list[Waiting]:
+        if not self._unclaimed or self._embedding >= self.lanes:
+            return []
+        idle_lanes = self.lanes - self._embedding
+        share = min(MAX_BATCH, -(-len(self._unclaimed) // idle_lanes))
+        return self._unclaimed.pop_batch(share, heavy_ok=self._heavy < self._heavy_lanes)
 
     def _settle(self, batch: list[tuple[str, Future[np.ndarray]]],
                 outcome: list[np.ndarray] | Exception) -> None:
         with self._work:
             self._embedding -= 1
-            self._work.notify()  # a lane is free
+            self._heavy -= _heavy(batch)
+            self._work.notify_all()  # a lane is free (and maybe the long-question lane)
             for query, _ in batch:
                 del self._waiting[query]
             if isinstance(outcome, Exception):
@@ -118,6 +139,10 @@ class QueryVectors:
                 future.set_result(vector)
             while len(self._cache) > self.size:
                 self._cache.popitem(last=False)
+
+
+def _heavy(batch: list[Waiting]) -> bool:
+    return len(batch) == 1 and is_heavy(batch[0][0])
 
 
 def _lower_priority_of_this_thread(nice: int) -> None:

@@ -15,6 +15,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from service.core.errors import StorageFull
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS feedback (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -45,13 +47,15 @@ class Feedback:
 class FeedbackStore:
     """Feedback rows in the SQLite file ``path``; folder and table appear on first use."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, max_rows: int = 0) -> None:
         self.path = path
+        self.max_rows = max_rows  # 0: no cap
         self._ready = False
         self._lock = threading.Lock()
 
     def add(self, feedback: Feedback) -> int:
-        """Store ``feedback`` and return its id."""
+        """Store ``feedback`` and return its id; StorageFull once ``max_rows`` are kept (the
+        count and the insert are one statement, so workers cannot overshoot together)."""
         created = datetime.now(timezone.utc).isoformat(timespec="seconds")
         row = (created, feedback.question, feedback.answer,
                json.dumps(list(feedback.passage_ids), ensure_ascii=False),
@@ -59,7 +63,12 @@ class FeedbackStore:
         with closing(self._connect()) as connection, connection:
             cursor = connection.execute(
                 "INSERT INTO feedback (created, question, answer, passage_ids, helpful, comment)"
-                " VALUES (?, ?, ?, ?, ?, ?)", row)
+                " SELECT ?, ?, ?, ?, ?, ? WHERE ? = 0 OR (SELECT COUNT(*) FROM feedback) < ?",
+                (*row, self.max_rows, self.max_rows))
+            if cursor.rowcount == 0:
+                raise StorageFull(
+                    f"feedback storage is full ({self.max_rows} rows, "
+                    "POLICYBOT_FEEDBACK_MAX_ROWS); thank you, please tell the staff another way")
             return int(cursor.lastrowid or 0)
 
     def count(self, helpful: bool | None = None) -> int:

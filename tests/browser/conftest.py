@@ -84,7 +84,8 @@ def _serve(root: Path, **env_extra: str) -> Iterator[str]:
     shutil.copy(EXTRA_CORPUS / "xss.txt", corpus / "xss.txt")
     env = {**os.environ, "POLICYBOT_CORPUS_DIR": str(corpus),
            "POLICYBOT_INDEX_DIR": str(root / "index"), "POLICYBOT_DATA_DIR": str(root / "data"),
-           "POLICYBOT_ADMIN_TOKEN": ADMIN_TOKEN, **env_extra}
+           "POLICYBOT_ADMIN_TOKEN": ADMIN_TOKEN, "POLICYBOT_RATE_LIMIT_PER_MINUTE": "0",
+           **env_extra}
     port = _free_port()
     log = root / "server.log"
     with open(log, "wb") as log_file:

@@ -132,3 +132,17 @@ def test_a_failing_call_frees_its_lane() -> None:
     with pytest.raises(RuntimeError, match="model crashed"):
         lanes.run(crash)
     assert lanes.run(lambda: "still works") == "still works"
+
+
+def test_a_call_that_may_not_run_wide_runs_narrow_on_an_idle_model_beside_a_short_one() -> None:
+    recorder = Recorder()
+    lanes = ModelLanes(2, recorder.set_threads)
+    gate, started = threading.Event(), threading.Event()
+    long_call = threading.Thread(target=lambda: lanes.run(
+        recorder.call("long", gate, started), may_run_wide=False))
+    long_call.start()
+    assert started.wait(WAIT_S)
+    assert lanes.run(recorder.call("short")) == "short"  # did not wait for the long one
+    gate.set()
+    long_call.join(WAIT_S)
+    assert [(name, threads) for name, threads, _ in recorder.runs] == [("long", 1), ("short", 1)]

@@ -7,6 +7,7 @@ token the admin API is off (403). The routes are thin: they parse the request an
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -18,7 +19,8 @@ from starlette.datastructures import UploadFile
 from service.api.deps import AdminDep, HolderDep, JobsDep, SettingsDep
 from service.api.presenters import document_added, job_out
 from service.api.schemas import DocumentAdded, DocumentIn, JobOut, JobsOut, error_responses
-from service.core.errors import BadRequest, PayloadTooLarge, UnsupportedMedia
+from service.api.validation import PathName, check_unicode
+from service.core.errors import BadRequest, PayloadTooLarge, Unprocessable, UnsupportedMedia
 from service.core.settings import Settings
 from service.index import library
 from service.index.jobs import ReindexJobs, SharedEmbedder
@@ -74,16 +76,22 @@ async def _read_form(request: Request, settings: Settings) -> Submitted:
 
 
 def _text_field(value: object, name: str) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            return check_unicode(value)
+        except ValueError as exc:
+            raise Unprocessable(f"form field {name!r}: {exc}") from None
     raise BadRequest(f"form field {name!r} must be text, not a file")
 
 
 def _parse_json_body(raw: bytes) -> DocumentIn:
+    """Parsed with ``json`` (which keeps a lone surrogate for the field check to name)."""
     try:
-        return DocumentIn.model_validate_json(raw)
-    except ValidationError as exc:
-        if any(error["type"] == "json_invalid" for error in exc.errors()):
+        return DocumentIn.model_validate(json.loads(raw))
+    except (ValueError, RecursionError) as exc:
+        if not isinstance(exc, ValidationError):
             raise BadRequest('the request body is not valid JSON; send {"title": ..., "text": ...}'
                              ) from None
         errors = [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]
@@ -127,7 +135,7 @@ def add_document(submitted: SubmittedDep, response: Response, holder: HolderDep,
 
 @router.delete("/documents/{document_id:path}", status_code=204, response_class=Response,
                summary="Remove a policy document", responses=error_responses(404, 409, 422))
-def remove_document(document_id: str, holder: HolderDep, settings: SettingsDep,
+def remove_document(document_id: PathName, holder: HolderDep, settings: SettingsDep,
                     jobs: JobsDep) -> Response:
     with jobs.track("delete") as progress:
         library.remove_document(settings, SharedEmbedder(holder.embedder), document_id,
@@ -149,7 +157,7 @@ def reindex_jobs(jobs: JobsDep, limit: Annotated[int, Query(ge=1, le=50)] = 10) 
 
 @router.get("/reindex/{job_id}", response_model=JobOut, responses=error_responses(404),
             summary="Progress of a reindex job")
-def reindex_status(job_id: str, jobs: JobsDep) -> JobOut:
+def reindex_status(job_id: PathName, jobs: JobsDep) -> JobOut:
     return job_out(jobs.get(job_id))
 
 

@@ -10,7 +10,13 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from service.answering.events import DoneEvent, Event, final_answer
 from service.api.deps import HolderDep, SettingsDep, SnapshotDep
 from service.api.outcomes import QuestionRecorder, QuestionRecorderDep
-from service.api.presenters import ask_response, llm_state, search_result, sse_frames
+from service.api.presenters import (
+    ask_response,
+    llm_state,
+    search_result,
+    sse_frames,
+    without_paths,
+)
 from service.api.routes.match import profile_from
 from service.api.schemas import (
     AskRequest,
@@ -26,12 +32,14 @@ from service.core.models import Turn
 from service.core.timing import HEADER as TIMING_HEADER
 from service.core.timing import start_request
 
-router = APIRouter(prefix="/api/v1", responses=error_responses(400, 413, 422, 503))
+router = APIRouter(prefix="/api/v1", responses=error_responses(400, 413, 422, 429, 503))
 health = APIRouter()
 
 
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-STREAM_DOC = {200: {"content": {"text/event-stream": {"schema": {"type": "string"}}},
+SSE_EVENT = {"type": "object", "required": ["event", "data"],  # one event of the stream
+             "properties": {"event": {"type": "string"}, "data": {"type": "string"}}}
+STREAM_DOC = {200: {"content": {"text/event-stream": {"schema": SSE_EVENT}},
                     "description": "With `stream: true`: events citations, sentence…, done."}}
 
 
@@ -92,9 +100,10 @@ def readyz(holder: HolderDep) -> ReadyResponse | JSONResponse:
     if not holder.ready:
         holder.refresh()
     if not holder.ready:
-        message = holder.last_error or "the index is still loading"
+        message = without_paths(holder.last_error or "the index is still loading")
         return JSONResponse({"error": message, "status": 503}, status_code=503)
     snapshot = holder.snapshot()
     return ReadyResponse(status="ready", passages=len(snapshot.index.passages),
-                         index_version=snapshot.version, load_error=holder.last_error,
+                         index_version=snapshot.version,
+                         load_error=without_paths(holder.last_error) if holder.last_error else None,
                          llm=llm_state(holder.llm))

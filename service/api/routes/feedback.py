@@ -11,11 +11,12 @@ from service.api.csv_export import MEDIA_TYPE, csv_response
 from service.api.deps import AdminDep, FeedbackDep
 from service.api.presenters import FEEDBACK_CSV_HEADER, feedback_out, feedback_row
 from service.api.schemas import FeedbackCreated, FeedbackList, FeedbackRequest, error_responses
+from service.api.validation import Offset
 from service.core import metrics
 from service.storage.feedback import Feedback, FeedbackStore
 
 router = APIRouter(prefix="/api/v1", tags=["feedback"],
-                   responses=error_responses(400, 401, 403, 413, 422))
+                   responses=error_responses(400, 401, 403, 413, 422, 429, 507))
 
 
 @router.post("/feedback", status_code=201, response_model=FeedbackCreated,
@@ -33,7 +34,7 @@ def add_feedback(body: FeedbackRequest, store: FeedbackDep) -> FeedbackCreated:
             responses={200: {"content": {MEDIA_TYPE: {}}}},
             summary="Recent feedback, newest first (staff only; `format=csv` for all of it)")
 def list_feedback(store: FeedbackDep, limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                  offset: Annotated[int, Query(ge=0)] = 0,
+                  offset: Annotated[Offset, Query()] = 0,
                   helpful: Annotated[bool | None, Query(description="only thumbs up (true) "
                                                         "or down (false)")] = None,
                   format: Annotated[Literal["json", "csv"], Query()] = "json",
@@ -47,5 +48,7 @@ def list_feedback(store: FeedbackDep, limit: Annotated[int, Query(ge=1, le=500)]
 
 def install(app: FastAPI) -> None:
     """Called by ``create_app``: the store lives at ``data_dir/feedback.sqlite``."""
-    app.state.feedback = FeedbackStore(app.state.settings.data_dir / "feedback.sqlite")
+    settings = app.state.settings
+    app.state.feedback = FeedbackStore(settings.data_dir / "feedback.sqlite",
+                                       settings.feedback_max_rows)
     app.include_router(router)

@@ -17,7 +17,7 @@ from service.matching.matcher import Profile, build_profile, default_taxonomy
 from service.matching.taxonomy import Taxonomy
 
 router = APIRouter(prefix="/api/v1", tags=["matching"],
-                   responses=error_responses(400, 413, 422, 503))
+                   responses=error_responses(400, 413, 422, 429, 503))
 
 
 @router.post("/match", response_model=MatchResponse,
