@@ -60,9 +60,9 @@ class BM25Index:
             scores[self.doc_ids[lo:hi]] += np.float32(count * self.idf(term)) * self.impacts[lo:hi]
         return scores
 
-    def save(self, folder: Path) -> None:
+    def save(self, folder: Path, prefix: str | None = None) -> None:
         """One .npy file per array, for ``load`` to memory-map, and the terms in row order."""
-        prefix = ANALYZERS[self.analyzer][2]
+        prefix = prefix or ANALYZERS[self.analyzer][2]
         for name in ARRAYS:
             np.save(_array_path(folder, name, prefix), getattr(self, name))
         terms = sorted(self.vocabulary, key=self.vocabulary.__getitem__)
@@ -70,22 +70,22 @@ class BM25Index:
                                                     "utf-8")
 
     @classmethod
-    def load(cls, folder: Path, analyzer: str = "jieba") -> BM25Index:
+    def load(cls, folder: Path, analyzer: str = "jieba", prefix: str | None = None) -> BM25Index:
         """Memory-map the arrays read-only: the worker processes share one copy (the page
         cache) and nothing is computed over the postings. The files must never be rewritten
         in place; index versions are written once. A folder saved before the .npy files
         holds ``bm25.npz`` instead, which is read into memory and its impacts computed."""
         if analyzer == "jieba" and (folder / LEGACY_ARRAYS).exists():
             return _load_legacy(folder)
-        prefix = ANALYZERS[analyzer][2]
+        prefix = prefix or ANALYZERS[analyzer][2]
         offsets, doc_ids, impacts, doc_lengths = (_map_array(folder, name, prefix)
                                                   for name in ARRAYS)
         return cls(_read_vocabulary(folder, prefix), offsets, doc_ids, impacts, doc_lengths,
                    analyzer)
 
     @classmethod
-    def exists(cls, folder: Path, analyzer: str) -> bool:
-        return (folder / f"{ANALYZERS[analyzer][2]}_vocab.json").exists()
+    def exists(cls, folder: Path, analyzer: str, prefix: str | None = None) -> bool:
+        return (folder / f"{prefix or ANALYZERS[analyzer][2]}_vocab.json").exists()
 
 
 def posting_impacts(term_freqs: np.ndarray, doc_ids: np.ndarray,

@@ -16,6 +16,7 @@ from service.indexing import reindex
 from service.models import Hit
 from service.retrieval import MODES, Mode, QueryVectors, Retriever
 from service.settings import Settings
+from service.structure import STRUCTURE_VERSION
 
 CUTOFFS = (1, 5, 10)
 
@@ -67,6 +68,8 @@ def eval_index(settings: Settings, embedder: Embedder, passages_file: Path) -> R
     """A cached index of ``passages_file`` under data_dir/eval (built once per content)."""
     digest = hashlib.sha256(passages_file.read_bytes()).hexdigest()[:16]
     key = f"{digest}-{settings.chunk_size}-{settings.chunk_overlap}"
+    if settings.chunk_structure:
+        key += f"-s{STRUCTURE_VERSION}"
     root = settings.data_dir / "eval" / key
     corpus = root / "corpus"
     corpus.mkdir(parents=True, exist_ok=True)

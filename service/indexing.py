@@ -22,10 +22,12 @@ from pathlib import Path
 from service.bm25 import build_bm25
 from service.chunking import ChunkingParams, chunk_document
 from service.corpus import load_corpus
+from service.doc_rank import DOCUMENT_PREFIX, document_texts
 from service.embedding import Embedder
 from service.embedding_cache import PassageVectorCache
 from service.errors import Conflict, ServiceError
 from service.extraction_cache import extraction_cache_for
+from service.structure import STRUCTURE_VERSION
 from service.index_store import (
     FORMAT_VERSION,
     MANIFEST,
@@ -111,7 +113,7 @@ def build_version(settings: Settings, embedder: Embedder, documents: list[Docume
     """Write ``documents`` as a new index version (caller holds the build lock)."""
     started = time.perf_counter()
     report = on_progress or (lambda stage, done, total: None)
-    params = ChunkingParams(settings.chunk_size, settings.chunk_overlap)
+    params = chunking_params(settings)
     passages = _chunk_all(documents, params, _previous_passages(settings, params, documents))
     if not passages:
         raise ServiceError(f"the corpus in {str(settings.corpus_dir)!r} has no text to index; "
@@ -128,6 +130,8 @@ def build_version(settings: Settings, embedder: Embedder, documents: list[Docume
         spec = choose_spec(len(passages))
         save_index(build_index(vectors, spec), folder)
         build_bm25(texts).save(folder)
+        build_bm25(texts, "chars").save(folder)
+        build_bm25(document_texts(documents, passages), "chars").save(folder, DOCUMENT_PREFIX)
         write_passages(folder, passages)
         manifest = _manifest(version, settings, embedder, spec, documents, passages)
         (folder / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), "utf-8")
@@ -156,7 +160,7 @@ def _previous_passages(settings: Settings, params: ChunkingParams,
     if version is None or not (folder / MANIFEST).exists():
         return {}
     manifest = read_manifest(folder)
-    if manifest.get("chunking") != {"size": params.size, "overlap": params.overlap}:
+    if manifest.get("chunking") != _chunking_manifest(params):
         return {}
     old = manifest.get("documents", {})
     unchanged = {d.id for d in documents if old.get(d.id, {}).get("fingerprint") == _fingerprint(d)}
@@ -165,6 +169,19 @@ def _previous_passages(settings: Settings, params: ChunkingParams,
         if passage.document_id in unchanged:
             grouped.setdefault(passage.document_id, []).append(passage)
     return grouped
+
+
+def chunking_params(settings: Settings) -> ChunkingParams:
+    return ChunkingParams(settings.chunk_size, settings.chunk_overlap, settings.chunk_structure)
+
+
+def _chunking_manifest(params: ChunkingParams) -> dict[str, object]:
+    """What passages depend on; a version chunked otherwise is not reused. Without clause
+    structure the entry is what it was before it existed, so those versions stay reusable."""
+    entry: dict[str, object] = {"size": params.size, "overlap": params.overlap}
+    if params.structure:
+        entry["structure"] = STRUCTURE_VERSION
+    return entry
 
 
 def _fingerprint(document: Document) -> str:
@@ -181,7 +198,7 @@ def _manifest(version: str, settings: Settings, embedder: Embedder, spec: IndexS
         "version": version,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "embedder": {"name": embedder.name, "dim": embedder.dim},
-        "chunking": {"size": settings.chunk_size, "overlap": settings.chunk_overlap},
+        "chunking": _chunking_manifest(chunking_params(settings)),
         "vector_index": {"kind": spec.kind, "params": spec.params},
         "passage_count": len(passages),
         "corpus_dir": os.fspath(settings.corpus_dir),

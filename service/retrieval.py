@@ -13,15 +13,15 @@ from typing import Literal
 import numpy as np
 
 from service.embedding import Embedder
-from service.fusion import reciprocal_rank_fusion, score_mix
+from service.fusion import lexical_mix, reciprocal_rank_fusion, score_mix
 from service.index_store import LoadedIndex
 from service.models import Hit
 from service.settings import Settings
 from service.timing import stage
 from service.vector_index import search
 
-Mode = Literal["hybrid", "dense", "bm25"]
-MODES: tuple[Mode, ...] = ("hybrid", "dense", "bm25")
+Mode = Literal["hybrid", "dense", "bm25", "chars"]
+MODES: tuple[Mode, ...] = ("hybrid", "dense", "bm25", "chars")
 MAX_BATCH = 32  # questions per embedder call when many wait at once
 LANE_IDLE_S = 30.0  # a query lane thread ends after this long without a question
 LANE_NICE = 10  # added to a lane thread's nice value: request threads go first
@@ -145,7 +145,8 @@ class Retriever:
 
     def __init__(self, index: LoadedIndex, query_vectors: QueryVectors, candidates: int = 50,
                  rrf_k: int = 60, weights: tuple[float, float] = (1.0, 1.0),
-                 fusion: str = "rrf", mix_dense_weight: float = 0.5) -> None:
+                 fusion: str = "rrf", mix_dense_weight: float = 0.5,
+                 mix_chars_weight: float = 0.0, mix_document_weight: float = 0.0) -> None:
         self.index = index
         self.query_vectors = query_vectors
         self.candidates = candidates
@@ -153,39 +154,77 @@ class Retriever:
         self.weights = weights  # (dense, bm25) for RRF
         self.fusion = fusion
         self.mix_dense_weight = mix_dense_weight
+        self.mix_chars_weight = mix_chars_weight  # share of the lexical side for char BM25
+        self.mix_document_weight = mix_document_weight  # added: document channel, 0..1
 
     @classmethod
     def from_settings(cls, index: LoadedIndex, query_vectors: QueryVectors,
                       settings: Settings) -> Retriever:
         return cls(index, query_vectors, settings.candidates, settings.rrf_k,
                    (settings.rrf_dense_weight, settings.rrf_bm25_weight), settings.fusion,
-                   settings.mix_dense_weight)
+                   settings.mix_dense_weight, settings.mix_chars_weight,
+                   settings.mix_document_weight)
 
     def search(self, query: str, top_k: int = 5, mode: Mode = "hybrid") -> list[Hit]:
         """The ``top_k`` passages for ``query``, each with fused and component scores."""
-        query_vector = self.query_vectors.get(query) if mode != "bm25" else None
+        if mode == "chars" and self.index.chars is None:
+            mode = "bm25"  # an index built before the character channel
+        query_vector = self.query_vectors.get(query) if mode in ("hybrid", "dense") else None
         dense = dict(search(self.index.vectors, query_vector, self.candidates)) \
             if query_vector is not None else {}
         bm25_scores = self.index.bm25.scores(query)
-        lexical = dict(_top_rows(bm25_scores, self.candidates)) if mode != "dense" else {}
-        rows = list(dict.fromkeys([*dense, *lexical]))
+        lexical = dict(_top_rows(bm25_scores, self.candidates)) if mode in ("hybrid", "bm25") \
+            else {}
+        chars = self._chars(query, mode)
+        char_rows = dict(_top_rows(chars, self.candidates)) if chars is not None else {}
+        rows = list(dict.fromkeys([*dense, *lexical, *char_rows]))
         others = self._dense_scores([r for r in rows if r not in dense], query_vector)
         dense_all = {r: dense[r] if r in dense else others[r] for r in rows}
-        fused = self._fuse(dense, lexical, dense_all, bm25_scores, mode)
+        if mode == "chars":
+            fused = list(char_rows.items())
+        else:
+            fused = self._fuse(dense, lexical, dense_all, bm25_scores, chars, query, mode)
         return [
             Hit(passage=self.index.passages[row], score=round(score, 6),
                 dense_score=round(dense_all[row], 6), bm25_score=round(float(bm25_scores[row]), 6))
             for row, score in fused[:top_k]
         ]
 
+    def _chars(self, query: str, mode: Mode) -> np.ndarray | None:
+        """Character BM25 of every passage, when the index has it and a mode uses it."""
+        if self.index.chars is None or mode not in ("hybrid", "chars"):
+            return None
+        if mode == "hybrid" and not self.mix_chars_weight:
+            return None
+        return self.index.chars.scores(query)
+
     def _fuse(self, dense: dict[int, float], lexical: dict[int, float],
-              dense_all: dict[int, float], bm25_scores: np.ndarray,
-              mode: Mode) -> list[tuple[int, float]]:
+              dense_all: dict[int, float], bm25_scores: np.ndarray, chars: np.ndarray | None,
+              query: str, mode: Mode) -> list[tuple[int, float]]:
         if mode != "hybrid" or self.fusion == "rrf":
             rankings = [list(dense), list(lexical)]
             return reciprocal_rank_fusion(rankings, k=self.rrf_k, weights=list(self.weights))
         bm25_all = {r: float(bm25_scores[r]) for r in dense_all}
-        return score_mix(dense_all, bm25_all, self.mix_dense_weight)
+        if chars is None and not self._document_channel():
+            return score_mix(dense_all, bm25_all, self.mix_dense_weight)
+        chars_all = {r: float(chars[r]) for r in dense_all} if chars is not None else {}
+        document = self._document_scores(query, list(dense_all)) \
+            if self._document_channel() else {}
+        return lexical_mix(dense_all, bm25_all, chars_all, document, self.mix_dense_weight,
+                           self.mix_chars_weight, self.mix_document_weight)
+
+    def _document_channel(self) -> bool:
+        return bool(self.mix_document_weight) and self.index.doc_chars is not None
+
+    def _document_scores(self, query: str, rows: list[int]) -> dict[int, float]:
+        """The document channel's score of each row's document, divided by the best one."""
+        assert self.index.doc_chars is not None and self.index.passage_docs is not None
+        scores = self.index.doc_chars.scores(query)
+        best = float(scores.max()) if len(scores) else 0.0
+        if best <= 0:
+            return dict.fromkeys(rows, 0.0)
+        documents = self.index.passage_docs[np.asarray(rows, dtype=np.int64)]
+        return dict(zip(rows, (scores[documents] / best).tolist(), strict=True))
 
     def _dense_scores(self, rows: list[int], query_vector: np.ndarray | None) -> dict[int, float]:
         """Cosine of the query with passages the dense search did not return (BM25-only rows),
