@@ -104,6 +104,8 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         retriever = Retriever.from_settings(index, QueryVectors(embedder, 100_000), settings)
     if args.refusal:
         return _eval_refusal(retriever, settings, questions, args.json)
+    if args.answers:
+        return _eval_answers(retriever, settings, questions, args.json)
     scores = [score_retrieval(retriever, questions, mode) for mode in modes_for(args.mode)]
     if args.json:
         print(_json([s.__dict__ for s in scores]))
@@ -129,6 +131,26 @@ def _eval_refusal(retriever: Retriever, settings: Settings, questions: list, as_
         return 0
     print(f"{len(questions)} questions; configured threshold {settings.refusal_threshold}")
     print(REFUSAL_HEADER)
+    for row in rows:
+        mark = "  <- configured" if row.threshold == settings.refusal_threshold else ""
+        print(row.row() + mark)
+    return 0
+
+
+def _eval_answers(retriever: Retriever, settings: Settings, questions: list, as_json: bool) -> int:  # type: ignore[type-arg]
+    from service.answer import ExtractiveAnswerer
+    from service.answer_eval import HEADER as ANSWER_HEADER
+    from service.answer_eval import score_answers
+    from service.serving import refusal_policy
+
+    answerer = ExtractiveAnswerer(retriever, refusal_policy(settings), settings.answer_max_chars)
+    grid = sorted({0.3, 0.5, 0.7, 0.9, settings.refusal_threshold})
+    rows = score_answers(answerer, questions, grid)
+    if as_json:
+        print(_json([r.__dict__ for r in rows]))
+        return 0
+    print(f"{len(questions)} questions; configured threshold {settings.refusal_threshold}")
+    print(ANSWER_HEADER)
     for row in rows:
         mark = "  <- configured" if row.threshold == settings.refusal_threshold else ""
         print(row.row() + mark)
