@@ -25,6 +25,7 @@ MODES: tuple[Mode, ...] = ("hybrid", "dense", "bm25", "chars")
 MAX_BATCH = 32  # questions per embedder call when many wait at once
 LANE_IDLE_S = 30.0  # a query lane thread ends after this long without a question
 LANE_NICE = 10  # added to a lane thread's nice value: request threads go first
+MIN_PASSAGES_PER_DOCUMENT = 1.5  # the document channel needs documents longer than a passage
 
 
 class QueryVectors:
@@ -214,7 +215,12 @@ class Retriever:
                            self.mix_chars_weight, self.mix_document_weight)
 
     def _document_channel(self) -> bool:
-        return bool(self.mix_document_weight) and self.index.doc_chars is not None
+        """On when weighted and the documents average at least ``MIN_PASSAGES_PER_DOCUMENT``
+        passages: in a corpus of one-passage answers (an FAQ) it only repeats the character
+        channel (henan FAQ: hit@5 0.991 -> 0.983 with it)."""
+        doc_chars = self.index.doc_chars
+        return (bool(self.mix_document_weight) and doc_chars is not None and doc_chars.size > 0
+                and len(self.index.passages) >= MIN_PASSAGES_PER_DOCUMENT * doc_chars.size)
 
     def _document_scores(self, query: str, rows: list[int]) -> dict[int, float]:
         """The document channel's score of each row's document, divided by the best one."""

@@ -40,13 +40,14 @@ class Settings(BaseSettings):
     fusion: Literal["rrf", "mix"] = Field(
         "mix", description="`mix`: normalised score mix; `rrf`: reciprocal rank fusion."
     )
-    mix_dense_weight: float = Field(0.4, ge=0, le=1, description="Dense share of the `mix`.")
+    mix_dense_weight: float = Field(0.5, ge=0, le=1, description="Dense share of the `mix`.")
     mix_chars_weight: float = Field(0.75, ge=0, le=1, description=(
         "Share of the mix's lexical side given to character-bigram BM25 (the rest: jieba "
         "words); 0 turns the character channel off."))
     mix_document_weight: float = Field(0.5, ge=0, le=1, description=(
         "Weight of the document channel (character BM25 of the passage's whole document "
-        "and title, divided by the best document's) added to each passage's mix; 0 is off."))
+        "and title, divided by the best document's) added to each passage's mix; 0 is off (also "
+        "off when documents average under 1.5 passages)."))
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     rrf_dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in RRF.")
     rrf_bm25_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in RRF.")
