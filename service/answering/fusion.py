@@ -47,3 +47,23 @@ def _min_max(scores: dict[int, float], rows: list[int]) -> dict[int, float]:
     low, high = min(scores.values()), max(scores.values())
     span = high - low or 1.0
     return {r: (scores[r] - low) / span if r in scores else 0.0 for r in rows}
+
+
+def lexical_mix(dense: dict[int, float], words: dict[int, float], chars: dict[int, float],
+                document: dict[int, float], dense_weight: float, chars_weight: float,
+                document_weight: float) -> list[tuple[int, float]]:
+    """``score_mix`` with the lexical side split between word (jieba) and character BM25
+    (``chars_weight`` of it to characters), plus ``document_weight`` × the row's document
+    score (already 0..1) added on top. Every row is in ``dense``; missing -> side minimum."""
+    for name, value in (("dense_weight", dense_weight), ("chars_weight", chars_weight),
+                        ("document_weight", document_weight)):
+        if not 0 <= value <= 1:
+            raise ValueError(f"{name} must be within 0..1, got {value}")
+    rows = list(dense)
+    dense_norm, words_norm = _min_max(dense, rows), _min_max(words, rows)
+    chars_norm = _min_max(chars, rows)
+    lexical = 1 - dense_weight
+    fused = {r: dense_weight * dense_norm[r] + lexical * (1 - chars_weight) * words_norm[r]
+             + lexical * chars_weight * chars_norm[r] + document_weight * document.get(r, 0.0)
+             for r in rows}
+    return sorted(fused.items(), key=lambda item: -item[1])

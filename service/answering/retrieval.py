@@ -7,15 +7,16 @@ from typing import Literal
 
 import numpy as np
 
-from service.answering.fusion import reciprocal_rank_fusion, score_mix
+from service.answering.fusion import lexical_mix, reciprocal_rank_fusion, score_mix
 from service.core.models import Hit
 from service.core.settings import Settings
 from service.embedding.query_vectors import QueryVectors
 from service.index.store import LoadedIndex
 from service.index.vector_index import search
 
-Mode = Literal["hybrid", "dense", "bm25"]
-MODES: tuple[Mode, ...] = ("hybrid", "dense", "bm25")
+Mode = Literal["hybrid", "dense", "bm25", "chars"]
+MODES: tuple[Mode, ...] = ("hybrid", "dense", "bm25", "chars")
+MIN_PASSAGES_PER_DOCUMENT = 1.5  # the document channel needs documents longer than a passage
 class Retriever:
     """Dense (FAISS) and BM25 candidates, fused by RRF or by a normalised score mix."""
 
@@ -30,6 +31,8 @@ class Retriever:
         self.weights = (settings.rrf_dense_weight, settings.rrf_bm25_weight)  # for RRF
         self.fusion = settings.fusion
         self.mix_dense_weight = settings.mix_dense_weight
+        self.mix_chars_weight = settings.mix_chars_weight  # lexical share for char BM25
+        self.mix_document_weight = settings.mix_document_weight  # added: document channel
 
     @classmethod
     def from_settings(cls, index: LoadedIndex, query_vectors: QueryVectors,
@@ -38,29 +41,69 @@ class Retriever:
 
     def search(self, query: str, top_k: int = 5, mode: Mode = "hybrid") -> list[Hit]:
         """The ``top_k`` passages for ``query``, each with fused and component scores."""
-        query_vector = self.query_vectors.get(query) if mode != "bm25" else None
+        if mode == "chars" and self.index.chars is None:
+            mode = "bm25"  # an index built before the character channel
+        query_vector = self.query_vectors.get(query) if mode in ("hybrid", "dense") else None
         dense = dict(search(self.index.vectors, query_vector, self.candidates)) \
             if query_vector is not None else {}
         bm25_scores = self.index.bm25.scores(query)
-        lexical = dict(_top_rows(bm25_scores, self.candidates)) if mode != "dense" else {}
-        rows = list(dict.fromkeys([*dense, *lexical]))
+        lexical = dict(_top_rows(bm25_scores, self.candidates)) if mode in ("hybrid", "bm25") \
+            else {}
+        chars = self._chars(query, mode)
+        char_rows = dict(_top_rows(chars, self.candidates)) if chars is not None else {}
+        rows = list(dict.fromkeys([*dense, *lexical, *char_rows]))
         others = self._dense_scores([r for r in rows if r not in dense], query_vector)
         dense_all = {r: dense[r] if r in dense else others[r] for r in rows}
-        fused = self._fuse(dense, lexical, dense_all, bm25_scores, mode)
+        if mode == "chars":
+            fused = list(char_rows.items())
+        else:
+            fused = self._fuse(dense, lexical, dense_all, bm25_scores, chars, query, mode)
         return [
             Hit(passage=self.index.passages[row], score=round(score, 6),
                 dense_score=round(dense_all[row], 6), bm25_score=round(float(bm25_scores[row]), 6))
             for row, score in fused[:top_k]
         ]
 
+    def _chars(self, query: str, mode: Mode) -> np.ndarray | None:
+        """Character BM25 of every passage, when the index has it and a mode uses it."""
+        if self.index.chars is None or mode not in ("hybrid", "chars"):
+            return None
+        if mode == "hybrid" and not self.mix_chars_weight:
+            return None
+        return self.index.chars.scores(query)
+
     def _fuse(self, dense: dict[int, float], lexical: dict[int, float],
-              dense_all: dict[int, float], bm25_scores: np.ndarray,
-              mode: Mode) -> list[tuple[int, float]]:
+              dense_all: dict[int, float], bm25_scores: np.ndarray, chars: np.ndarray | None,
+              query: str, mode: Mode) -> list[tuple[int, float]]:
         if mode != "hybrid" or self.fusion == "rrf":
             rankings = [list(dense), list(lexical)]
             return reciprocal_rank_fusion(rankings, k=self.rrf_k, weights=list(self.weights))
         bm25_all = {r: float(bm25_scores[r]) for r in dense_all}
-        return score_mix(dense_all, bm25_all, self.mix_dense_weight)
+        if chars is None and not self._document_channel():
+            return score_mix(dense_all, bm25_all, self.mix_dense_weight)
+        chars_all = {r: float(chars[r]) for r in dense_all} if chars is not None else {}
+        document = self._document_scores(query, list(dense_all)) \
+            if self._document_channel() else {}
+        return lexical_mix(dense_all, bm25_all, chars_all, document, self.mix_dense_weight,
+                           self.mix_chars_weight, self.mix_document_weight)
+
+    def _document_channel(self) -> bool:
+        """On when weighted and the documents average at least ``MIN_PASSAGES_PER_DOCUMENT``
+        passages: in a corpus of one-passage answers (an FAQ) it only repeats the character
+        channel."""
+        doc_chars = self.index.doc_chars
+        return (bool(self.mix_document_weight) and doc_chars is not None and doc_chars.size > 0
+                and len(self.index.passages) >= MIN_PASSAGES_PER_DOCUMENT * doc_chars.size)
+
+    def _document_scores(self, query: str, rows: list[int]) -> dict[int, float]:
+        """The document channel's score of each row's document, divided by the best one."""
+        assert self.index.doc_chars is not None and self.index.passage_docs is not None
+        scores = self.index.doc_chars.scores(query)
+        best = float(scores.max()) if len(scores) else 0.0
+        if best <= 0:
+            return dict.fromkeys(rows, 0.0)
+        documents = self.index.passage_docs[np.asarray(rows, dtype=np.int64)]
+        return dict(zip(rows, (scores[documents] / best).tolist(), strict=True))
 
     def _dense_scores(self, rows: list[int], query_vector: np.ndarray | None) -> dict[int, float]:
         """Cosine of the query with passages the dense search did not return (BM25-only rows),

@@ -138,6 +138,8 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     retriever = eval_retriever(settings, embedder, args.passages)
     if args.refusal:
         return _eval_refusal(retriever, settings, questions, args.json)
+    if args.answers:
+        return _eval_answers(retriever, settings, questions, args.json)
     scores = [score_retrieval(retriever, questions, mode) for mode in modes_for(args.mode)]
     if args.json:
         print(_json([s.__dict__ for s in scores]))
@@ -211,6 +213,25 @@ def _eval_followups(path: Path, settings: Settings, as_json: bool) -> int:
     print(FOLLOWUP_HEADER)
     for row in rows:
         print(row.row())
+
+
+def _eval_answers(retriever: Retriever, settings: Settings, questions: list, as_json: bool) -> int:  # type: ignore[type-arg]
+    from service.answering.extractive import ExtractiveAnswerer
+    from service.answering.serving import refusal_policy
+    from service.evaluation.answer_eval import HEADER as ANSWER_HEADER
+    from service.evaluation.answer_eval import score_answers
+
+    answerer = ExtractiveAnswerer(retriever, refusal_policy(settings), settings.answer_max_chars)
+    grid = sorted({0.3, 0.5, 0.7, 0.9, settings.refusal_threshold})
+    rows = score_answers(answerer, questions, grid)
+    if as_json:
+        print(_json([r.__dict__ for r in rows]))
+        return 0
+    print(f"{len(questions)} questions; configured threshold {settings.refusal_threshold}")
+    print(ANSWER_HEADER)
+    for row in rows:
+        mark = "  <- configured" if row.threshold == settings.refusal_threshold else ""
+        print(row.row() + mark)
     return 0
 
 

@@ -71,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     search = add("search", c.cmd_search, "show the passages that best match a query")
     search.add_argument("query")
     search.add_argument("-k", "--top-k", type=int, default=5)
-    search.add_argument("--mode", choices=("hybrid", "dense", "bm25"), default="hybrid")
+    search.add_argument("--mode", choices=("hybrid", "dense", "bm25", "chars"), default="hybrid")
     search.add_argument("--json", action="store_true", help="print the API's JSON shape")
     ask = add("ask", c.cmd_ask, "answer a question with numbered sources")
     ask.add_argument("question")
@@ -93,10 +93,14 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--followups", type=Path, metavar="FILE",
                           help="two-turn conversations (tests/data/followups.jsonl): hit@1/5 "
                                "alone, concatenated, rewritten")
-    evaluate.add_argument("--mode", choices=("hybrid", "dense", "bm25", "all"), default="all")
+    evaluate.add_argument("--mode", choices=("hybrid", "dense", "bm25", "chars", "all"),
+                          default="all")
     evaluate.add_argument("--limit", type=int, default=0, help="use only the first N questions")
     evaluate.add_argument("--refusal", action="store_true",
                           help="questions carry 'answerable': report refusal precision/recall")
+    evaluate.add_argument("--answers", action="store_true",
+                          help="questions carry 'answers': report answer containment and "
+                          "refusal with the gold documents hidden")
     evaluate.add_argument("--json", action="store_true")
     match = add("match", c.cmd_match, "list every policy and service that applies to an enterprise")
     for flag, example in (("industry", "生物医药"), ("qualification", "专精特新 or 高企"),

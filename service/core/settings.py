@@ -34,11 +34,21 @@ class Settings(BaseSettings):
     embed_batch_size: int = Field(16, ge=1, le=512, description="Passages per embedder call.")
     chunk_size: int = Field(320, ge=80, le=2000, description="Target passage length (chars).")
     chunk_overlap: int = Field(40, ge=0, le=400, description="Overlap between passages (chars).")
+    chunk_structure: bool = Field(False, description=(
+        "Give each passage the heading path of the numbered clauses it stands in (一、 （一） "
+        "1. 第X条), embedded and indexed with it but never quoted."))
     top_k: int = Field(5, ge=1, le=20, description="Passages retrieved per question by default.")
     fusion: Literal["rrf", "mix"] = Field(
         "mix", description="`mix`: normalised score mix; `rrf`: reciprocal rank fusion."
     )
     mix_dense_weight: float = Field(0.5, ge=0, le=1, description="Dense share of the `mix`.")
+    mix_chars_weight: float = Field(0.75, ge=0, le=1, description=(
+        "Share of the mix's lexical side given to character-bigram BM25 (the rest: jieba "
+        "words); 0 turns the character channel off."))
+    mix_document_weight: float = Field(0.5, ge=0, le=1, description=(
+        "Weight of the document channel (character BM25 of the passage's whole document "
+        "and title, divided by the best document's) added to each passage's mix; 0 is off (also "
+        "off when documents average under 1.5 passages)."))
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     rrf_dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in RRF.")
     rrf_bm25_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in RRF.")

@@ -17,6 +17,7 @@ from service.embedding.embedders import Embedder
 from service.embedding.query_vectors import QueryVectors
 from service.index.build import reindex
 from service.index.store import current_version, load_current
+from service.ingest.structure import STRUCTURE_VERSION
 
 CUTOFFS = (1, 5, 10)
 # Every question of a set is asked once per mode: keep all their vectors, not the server's LRU.
@@ -70,6 +71,8 @@ def eval_index(settings: Settings, embedder: Embedder, passages_file: Path) -> R
     """A cached index of ``passages_file`` under data_dir/eval (built once per content)."""
     digest = sha256_hex(passages_file.read_bytes())[:16]
     key = f"{digest}-{settings.chunk_size}-{settings.chunk_overlap}"
+    if settings.chunk_structure:
+        key += f"-s{STRUCTURE_VERSION}"
     root = settings.data_dir / "eval" / key
     corpus = root / "corpus"
     corpus.mkdir(parents=True, exist_ok=True)

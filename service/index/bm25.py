@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from service.index.lexical import char_tokens, query_char_tokens
 from service.index.tokenizer import query_tokens, tokenize
 
 K1 = 1.5
@@ -16,6 +17,11 @@ B = 0.75
 ARRAYS = ("offsets", "doc_ids", "impacts", "doc_lengths")  # one bm25_<name>.npy each
 LEGACY_ARRAYS = "bm25.npz"  # written before the .npy files: term frequencies, not impacts
 VOCABULARY = "bm25_vocab.json"
+# analyzer -> (tokens of an indexed text, tokens of a query, file prefix)
+ANALYZERS = {
+    "jieba": (tokenize, query_tokens, "bm25"),
+    "chars": (char_tokens, query_char_tokens, "chars"),
+}
 
 
 @dataclass(frozen=True)
@@ -25,6 +31,7 @@ class BM25Index:
     doc_ids: np.ndarray  # int32 passage rows
     impacts: np.ndarray  # float32 length-normalised tf of each posting (posting_impacts)
     doc_lengths: np.ndarray  # float32 tokens per passage
+    analyzer: str = "jieba"  # "jieba" words or "chars" (normalised CJK uni+bigrams)
 
     @property
     def size(self) -> int:
@@ -38,10 +45,14 @@ class BM25Index:
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every passage for ``query`` (zeros where no term matches)."""
+        return self.scores_for_tokens(ANALYZERS[self.analyzer][1](query))
+
+    def scores_for_tokens(self, tokens: tuple[str, ...] | list[str]) -> np.ndarray:
+        """BM25 score of every passage for already analysed query ``tokens``."""
         scores = np.zeros(self.size, dtype=np.float32)
         if not self.size:
             return scores
-        for term, count in Counter(query_tokens(query)).items():
+        for term, count in Counter(tokens).items():
             row = self.vocabulary.get(term)
             if row is None:
                 continue
@@ -49,23 +60,32 @@ class BM25Index:
             scores[self.doc_ids[lo:hi]] += np.float32(count * self.idf(term)) * self.impacts[lo:hi]
         return scores
 
-    def save(self, folder: Path) -> None:
+    def save(self, folder: Path, prefix: str | None = None) -> None:
         """One .npy file per array, for ``load`` to memory-map, and the terms in row order."""
+        prefix = prefix or ANALYZERS[self.analyzer][2]
         for name in ARRAYS:
-            np.save(_array_path(folder, name), getattr(self, name))
+            np.save(_array_path(folder, name, prefix), getattr(self, name))
         terms = sorted(self.vocabulary, key=self.vocabulary.__getitem__)
-        (folder / VOCABULARY).write_text(json.dumps(terms, ensure_ascii=False), "utf-8")
+        (folder / f"{prefix}_vocab.json").write_text(json.dumps(terms, ensure_ascii=False),
+                                                    "utf-8")
 
     @classmethod
-    def load(cls, folder: Path) -> BM25Index:
+    def load(cls, folder: Path, analyzer: str = "jieba", prefix: str | None = None) -> BM25Index:
         """Memory-map the arrays read-only: the worker processes share one copy (the page
         cache) and nothing is computed over the postings. The files must never be rewritten
         in place; index versions are written once. A folder saved before the .npy files
         holds ``bm25.npz`` instead, which is read into memory and its impacts computed."""
-        if (folder / LEGACY_ARRAYS).exists():
+        if analyzer == "jieba" and (folder / LEGACY_ARRAYS).exists():
             return _load_legacy(folder)
-        offsets, doc_ids, impacts, doc_lengths = (_map_array(folder, name) for name in ARRAYS)
-        return cls(_read_vocabulary(folder), offsets, doc_ids, impacts, doc_lengths)
+        prefix = prefix or ANALYZERS[analyzer][2]
+        offsets, doc_ids, impacts, doc_lengths = (_map_array(folder, name, prefix)
+                                                  for name in ARRAYS)
+        return cls(_read_vocabulary(folder, prefix), offsets, doc_ids, impacts, doc_lengths,
+                   analyzer)
+
+    @classmethod
+    def exists(cls, folder: Path, analyzer: str, prefix: str | None = None) -> bool:
+        return (folder / f"{prefix or ANALYZERS[analyzer][2]}_vocab.json").exists()
 
 
 def posting_impacts(term_freqs: np.ndarray, doc_ids: np.ndarray,
@@ -78,36 +98,44 @@ def posting_impacts(term_freqs: np.ndarray, doc_ids: np.ndarray,
     return (term_freqs * (K1 + 1) / (term_freqs + norm[doc_ids])).astype(np.float32)
 
 
-def build_bm25(texts: list[str]) -> BM25Index:
-    postings: dict[str, list[tuple[int, int]]] = {}
+def build_bm25(texts: list[str], analyzer: str = "jieba") -> BM25Index:
+    """Postings sorted by term, then row; counted with numpy (a character analyzer yields
+    ~600 tokens a passage, which per-token dict appends made the slow part of a reindex)."""
+    analyze = ANALYZERS[analyzer][0]
+    ids: dict[str, int] = {}
+    term_rows: list[np.ndarray] = []
     lengths = np.zeros(len(texts), dtype=np.float32)
     for row, text in enumerate(texts):
-        counts = Counter(tokenize(text))
-        lengths[row] = sum(counts.values())
-        for term, tf in counts.items():
-            postings.setdefault(term, []).append((row, tf))
-    terms = sorted(postings)
-    sizes = np.array([len(postings[t]) for t in terms], dtype=np.int64)
-    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-    flat = [p for t in terms for p in postings[t]]
-    doc_ids = np.array([p[0] for p in flat], dtype=np.int32)
-    term_freqs = np.array([p[1] for p in flat], dtype=np.float32)
-    impacts = posting_impacts(term_freqs, doc_ids, lengths)
-    return BM25Index({t: i for i, t in enumerate(terms)}, offsets, doc_ids, impacts, lengths)
+        tokens = analyze(text)
+        lengths[row] = len(tokens)
+        term_rows.append(np.fromiter((ids.setdefault(t, len(ids)) for t in tokens),
+                                     dtype=np.int64, count=len(tokens)) * len(texts) + row)
+    terms = sorted(ids)
+    rank = np.empty(len(ids), dtype=np.int64)
+    rank[[ids[t] for t in terms]] = np.arange(len(terms), dtype=np.int64)
+    keys = np.concatenate(term_rows) if term_rows else np.zeros(0, dtype=np.int64)
+    n = max(len(texts), 1)
+    keys = rank[keys // n] * n + keys % n
+    unique, counts = np.unique(keys, return_counts=True)  # sorted: by term rank, then row
+    term_of, doc_ids = unique // n, (unique % n).astype(np.int32)
+    offsets = np.searchsorted(term_of, np.arange(len(terms) + 1)).astype(np.int64)
+    impacts = posting_impacts(counts.astype(np.float32), doc_ids, lengths)
+    return BM25Index({t: i for i, t in enumerate(terms)}, offsets, doc_ids, impacts, lengths,
+                     analyzer)
 
 
-def _array_path(folder: Path, name: str) -> Path:
-    return folder / f"bm25_{name}.npy"
+def _array_path(folder: Path, name: str, prefix: str = "bm25") -> Path:
+    return folder / f"{prefix}_{name}.npy"
 
 
-def _map_array(folder: Path, name: str) -> np.ndarray:
+def _map_array(folder: Path, name: str, prefix: str = "bm25") -> np.ndarray:
     """A read-only plain ndarray over the mapped file: np.memmap runs Python hooks on every
     slice and result, ~0.03 ms a query at 100k passages."""
-    return np.load(_array_path(folder, name), mmap_mode="r").view(np.ndarray)
+    return np.load(_array_path(folder, name, prefix), mmap_mode="r").view(np.ndarray)
 
 
-def _read_vocabulary(folder: Path) -> dict[str, int]:
-    terms = json.loads((folder / VOCABULARY).read_text("utf-8"))
+def _read_vocabulary(folder: Path, prefix: str = "bm25") -> dict[str, int]:
+    terms = json.loads((folder / f"{prefix}_vocab.json").read_text("utf-8"))
     return {term: row for row, term in enumerate(terms)}
 
 

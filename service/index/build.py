@@ -25,6 +25,7 @@ from service.core.settings import Settings
 from service.embedding.embedders import Embedder
 from service.embedding.passage_cache import PassageVectorCache
 from service.index.bm25 import build_bm25
+from service.index.doc_rank import DOCUMENT_PREFIX, document_texts
 from service.index.store import (
     FORMAT_VERSION,
     MANIFEST,
@@ -40,6 +41,7 @@ from service.index.vector_index import IndexSpec, build_index, choose_spec, save
 from service.ingest.chunking import ChunkingParams, chunk_document
 from service.ingest.corpus import read_corpus
 from service.ingest.extraction_cache import extraction_cache_for
+from service.ingest.structure import STRUCTURE_VERSION
 
 log = logging.getLogger("policybot")
 Progress = Callable[[str, int, int], None]
@@ -115,7 +117,7 @@ def build_version(settings: Settings, embedder: Embedder, documents: list[Docume
     """Write ``documents`` as a new index version (caller holds the build lock)."""
     started = time.perf_counter()
     report = on_progress or (lambda stage, done, total: None)
-    params = ChunkingParams(settings.chunk_size, settings.chunk_overlap)
+    params = chunking_params(settings)
     passages = _chunk_all(documents, params, _previous_passages(settings, params, documents))
     if not passages:
         raise ServiceError(f"the corpus in {str(settings.corpus_dir)!r} has no text to index; "
@@ -133,6 +135,8 @@ def build_version(settings: Settings, embedder: Embedder, documents: list[Docume
         spec = choose_spec(len(passages))
         save_index(build_index(vectors, spec), folder)
         build_bm25(texts).save(folder)
+        build_bm25(texts, "chars").save(folder)
+        build_bm25(document_texts(documents, passages), "chars").save(folder, DOCUMENT_PREFIX)
         write_passages(folder, passages)
         manifest = _manifest(version, settings, embedder, spec, documents, passages)
         (folder / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), "utf-8")
@@ -161,7 +165,7 @@ def _previous_passages(settings: Settings, params: ChunkingParams,
     if version is None or not (folder / MANIFEST).exists():
         return {}
     manifest = read_manifest(folder)
-    if manifest.get("chunking") != {"size": params.size, "overlap": params.overlap}:
+    if manifest.get("chunking") != _chunking_manifest(params):
         return {}
     old = manifest.get("documents", {})
     unchanged = {d.id for d in documents if old.get(d.id, {}).get("fingerprint") == _fingerprint(d)}
@@ -170,6 +174,19 @@ def _previous_passages(settings: Settings, params: ChunkingParams,
         if passage.document_id in unchanged:
             grouped.setdefault(passage.document_id, []).append(passage)
     return grouped
+
+
+def chunking_params(settings: Settings) -> ChunkingParams:
+    return ChunkingParams(settings.chunk_size, settings.chunk_overlap, settings.chunk_structure)
+
+
+def _chunking_manifest(params: ChunkingParams) -> dict[str, object]:
+    """What passages depend on; a version chunked otherwise is not reused. Without clause
+    structure the entry is what it was before it existed, so those versions stay reusable."""
+    entry: dict[str, object] = {"size": params.size, "overlap": params.overlap}
+    if params.structure:
+        entry["structure"] = STRUCTURE_VERSION
+    return entry
 
 
 def _fingerprint(document: Document) -> str:
@@ -186,7 +203,7 @@ def _manifest(version: str, settings: Settings, embedder: Embedder, spec: IndexS
         "version": version,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "embedder": {"name": embedder.name, "dim": embedder.dim},
-        "chunking": {"size": settings.chunk_size, "overlap": settings.chunk_overlap},
+        "chunking": _chunking_manifest(chunking_params(settings)),
         "vector_index": {"kind": spec.kind, "params": spec.params},
         "passage_count": len(passages),
         "corpus_dir": os.fspath(settings.corpus_dir),

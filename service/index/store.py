@@ -4,7 +4,9 @@
       CURRENT              name of the version being served (replaced atomically)
       versions/<version>/  manifest.json, passages.jsonl, vectors.faiss, bm25_vocab.json,
                            bm25_{offsets,doc_ids,impacts,doc_lengths}.npy (memory-mapped;
-                           versions written before them hold bm25.npz, still read)
+                           versions written before them hold bm25.npz, still read),
+                           chars_*.npy / chars_vocab.json (character BM25 of the passages),
+                           docs_*.npy / docs_vocab.json (character BM25 of whole documents)
       .build-<version>/    a build in progress (removed if a build dies)
       .lock                held while a build runs
 """
@@ -19,10 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import faiss
+import numpy as np
 
 from service.core.errors import IndexMismatch, NotReady
 from service.core.models import Passage
 from service.index.bm25 import BM25Index
+from service.index.doc_rank import DOCUMENT_PREFIX, passage_document_rows
 from service.index.vector_index import IndexSpec, load_index
 
 FORMAT_VERSION = 1
@@ -38,6 +42,9 @@ class LoadedIndex:
     passages: list[Passage]
     vectors: faiss.Index
     bm25: BM25Index
+    chars: BM25Index | None = None  # char uni+bigram BM25 over the same texts as ``bm25``
+    doc_chars: BM25Index | None = None  # char BM25 over title + whole text; rows = documents
+    passage_docs: np.ndarray | None = None  # int32 document row of each passage
 
     @property
     def documents(self) -> dict[str, dict[str, Any]]:
@@ -87,10 +94,16 @@ def load_version(index_dir: Path, version: str, embedder_name: str) -> LoadedInd
     manifest = read_manifest(folder)
     check_manifest(manifest, embedder_name, folder)
     spec = IndexSpec(**manifest["vector_index"])
+    passages = read_passages(folder)
+    lexical = {}  # versions built before the character channels have none: retrieval as before
+    if BM25Index.exists(folder, "chars") and BM25Index.exists(folder, "chars", DOCUMENT_PREFIX):
+        lexical = {"chars": BM25Index.load(folder, "chars"),
+                   "doc_chars": BM25Index.load(folder, "chars", DOCUMENT_PREFIX),
+                   "passage_docs": passage_document_rows(passages)}
     return LoadedIndex(
         version=version, folder=folder, manifest=manifest,
-        passages=read_passages(folder), vectors=load_index(folder, spec),
-        bm25=BM25Index.load(folder),
+        passages=passages, vectors=load_index(folder, spec),
+        bm25=BM25Index.load(folder), **lexical,
     )
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from service.core.models import Document, Passage
 from service.ingest.cleaning import is_heading
 from service.ingest.sentences import sentence_spans
+from service.ingest.structure import clauses, heading_path
 
 SOFT_BREAKS = "，、：,:"
 
@@ -15,6 +16,7 @@ SOFT_BREAKS = "，、：,:"
 class ChunkingParams:
     size: int = 320
     overlap: int = 40
+    structure: bool = False  # numbered clauses (一、 （一） 1.) add their heading path
 
     def __post_init__(self) -> None:
         if self.size <= self.overlap:
@@ -22,12 +24,16 @@ class ChunkingParams:
 
 
 def chunk_document(document: Document, params: ChunkingParams) -> list[Passage]:
-    """Passages of about ``params.size`` chars that never cross a heading."""
+    """Passages of about ``params.size`` chars that never cross a heading. A passage's
+    ``heading`` is its section heading followed by the headings of the numbered clauses
+    it stands in (``一、… > （二）…``): embedded and indexed with it, never quoted."""
     passages: list[Passage] = []
+    marks = clauses(document.text) if params.structure else []
     for heading, start, end in _sections(document.text):
         spans = _bounded_spans(document.text, start, end, params.size)
         for first, last in _pack(spans, params):
-            passages.append(_passage(document, heading, len(passages), first, last))
+            path = " > ".join(filter(None, [heading, *heading_path(marks, first, last)]))
+            passages.append(_passage(document, path, len(passages), first, last))
     return passages
 
 

@@ -1,0 +1,102 @@
+"""Answer quality on questions with annotated answers, and refusal with the gold removed.
+
+For each question the extractive answerer is asked once with the full corpus and once
+with the gold documents (``gold_passage_ids`` + ``alt_gold_passage_ids``) hidden from
+retrieval. Reported: answered share; of all questions, the share whose cited passages
+contain an annotated answer and the share whose quoted span contains it; mean
+character-bigram recall of the best annotated answer in the answer text; refusals with
+the gold hidden (want high) and with it present (want low), over a threshold grid.
+Whitespace is ignored in every comparison.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from service.answering.extractive import ExtractiveAnswerer
+from service.core.models import Answer, Hit
+
+HEADER = (f"{'threshold':>9} {'answered':>8} {'cited_has':>9} {'quote_has':>9} "
+          f"{'bigram_rec':>10} {'refused_gold_out':>16} {'refused_gold_in':>15}")
+
+
+@dataclass(frozen=True)
+class AnswerScores:
+    threshold: float
+    questions: int
+    answered: float
+    cited_contains: float
+    quote_contains: float
+    bigram_recall: float
+    refused_without_gold: float
+    refused_with_gold: float
+
+    def row(self) -> str:
+        return (f"{self.threshold:>9.2f} {self.answered:>8.3f} {self.cited_contains:>9.3f} "
+                f"{self.quote_contains:>9.3f} {self.bigram_recall:>10.3f} "
+                f"{self.refused_without_gold:>16.3f} {self.refused_with_gold:>15.3f}")
+
+
+class _WithoutDocuments:
+    """A retriever that never returns passages of ``hidden`` documents."""
+
+    def __init__(self, retriever: Any, hidden: set[str]) -> None:
+        self.retriever = retriever
+        self.index = retriever.index
+        self.hidden = hidden
+
+    def search(self, query: str, top_k: int = 5, mode: str = "hybrid") -> list[Hit]:
+        hits = self.retriever.search(query, top_k=top_k + 40, mode=mode)
+        return [h for h in hits if h.passage.document_id not in self.hidden][:top_k]
+
+
+def _squash(text: str) -> str:
+    return "".join(text.split())
+
+
+def _bigram_recall(answer: str, produced: str) -> float:
+    grams = {answer[i : i + 2] for i in range(len(answer) - 1)}
+    if not grams:
+        return float(answer in produced)
+    return sum(1 for g in grams if g in produced) / len(grams)
+
+
+def _judge(answer: Answer, golds: list[str]) -> tuple[bool, bool, float]:
+    cited = [_squash(c.hit.passage.text) for c in answer.citations]
+    quoted = _squash("".join(c.quote for c in answer.citations))
+    produced = _squash(answer.text)
+    cited_has = any(g in text for g in golds for text in cited)
+    quote_has = any(g in quoted for g in golds)
+    recall = max((_bigram_recall(g, produced) for g in golds), default=0.0)
+    return cited_has, quote_has, recall
+
+
+def score_answers(answerer: ExtractiveAnswerer, questions: list[dict[str, Any]],
+                  thresholds: list[float]) -> list[AnswerScores]:
+    retriever = answerer.retriever
+    rows = []
+    for threshold in thresholds:
+        answerer.policy.threshold = threshold
+        judged, refused_out = [], 0
+        for question in questions:
+            golds = [_squash(a) for a in question.get("answers", []) if _squash(a)]
+            answerer.retriever = retriever
+            answer = answerer.answer(question["question"])
+            judged.append((answer.found, *_judge(answer, golds)))
+            hidden = set(question.get("gold_passage_ids", [])) | set(
+                question.get("alt_gold_passage_ids", []))
+            answerer.retriever = _WithoutDocuments(retriever, hidden)  # type: ignore[assignment]
+            refused_out += not answerer.answer(question["question"]).found
+        answerer.retriever = retriever
+        n = max(len(judged), 1)
+        rows.append(AnswerScores(
+            threshold, len(judged),
+            answered=sum(j[0] for j in judged) / n,
+            cited_contains=sum(j[0] and j[1] for j in judged) / n,
+            quote_contains=sum(j[0] and j[2] for j in judged) / n,
+            bigram_recall=sum(j[3] if j[0] else 0.0 for j in judged) / n,
+            refused_without_gold=refused_out / n,
+            refused_with_gold=sum(not j[0] for j in judged) / n,
+        ))
+    return rows
