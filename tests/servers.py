@@ -45,7 +45,9 @@ def server_env(settings: Settings, token: str, **extra: str) -> dict[str, str]:
     env.update(POLICYBOT_CORPUS_DIR=str(settings.corpus_dir),
                POLICYBOT_INDEX_DIR=str(settings.index_dir),
                POLICYBOT_DATA_DIR=str(settings.data_dir),
-               POLICYBOT_ADMIN_TOKEN=token, PYTHONUNBUFFERED="1", **extra)
+               POLICYBOT_ADMIN_TOKEN=token, PYTHONUNBUFFERED="1",
+               POLICYBOT_RATE_LIMIT_PER_MINUTE="0")
+    env.update(extra)
     return env
 
 

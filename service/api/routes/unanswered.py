@@ -11,6 +11,7 @@ from service.api.deps import AdminDep, QuestionLogDep, SettingsDep
 from service.api.outcomes import question_log_for
 from service.api.presenters import UNANSWERED_CSV_HEADER, unanswered_out, unanswered_row
 from service.api.schemas import UnansweredList, error_responses
+from service.api.validation import Offset
 
 router = APIRouter(prefix="/api/v1", tags=["staff"], dependencies=[AdminDep],
                    responses=error_responses(401, 403, 422))
@@ -23,7 +24,7 @@ def unanswered(log: QuestionLogDep, settings: SettingsDep,
                format: Annotated[Literal["json", "csv"], Query(
                    description="`csv`: every question, UTF-8 with BOM")] = "json",
                limit: Annotated[int, Query(ge=1, le=500)] = 100,
-               offset: Annotated[int, Query(ge=0)] = 0) -> UnansweredList | Response:
+               offset: Annotated[Offset, Query()] = 0) -> UnansweredList | Response:
     if format == "csv":
         groups = log.grouped() if log else []
         return csv_response("unanswered", UNANSWERED_CSV_HEADER, map(unanswered_row, groups))
