@@ -7,8 +7,6 @@ safe to share between the threads that serve requests. The table is created on f
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -16,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from service.core.errors import StorageFull
+from service.storage.sqlite_file import SQLiteFile
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS feedback (
@@ -50,8 +49,7 @@ class FeedbackStore:
     def __init__(self, path: Path, max_rows: int = 0) -> None:
         self.path = path
         self.max_rows = max_rows  # 0: no cap
-        self._ready = False
-        self._lock = threading.Lock()
+        self._file = SQLiteFile(path, (SCHEMA,))
 
     def add(self, feedback: Feedback) -> int:
         """Store ``feedback`` and return its id; StorageFull once ``max_rows`` are kept (the
@@ -60,7 +58,7 @@ class FeedbackStore:
         row = (created, feedback.question, feedback.answer,
                json.dumps(list(feedback.passage_ids), ensure_ascii=False),
                int(feedback.helpful), feedback.comment)
-        with closing(self._connect()) as connection, connection:
+        with closing(self._file.connect()) as connection, connection:
             cursor = connection.execute(
                 "INSERT INTO feedback (created, question, answer, passage_ids, helpful, comment)"
                 " SELECT ?, ?, ?, ?, ?, ? WHERE ? = 0 OR (SELECT COUNT(*) FROM feedback) < ?",
@@ -73,7 +71,7 @@ class FeedbackStore:
 
     def count(self, helpful: bool | None = None) -> int:
         where, values = _only(helpful)
-        with closing(self._connect()) as connection:
+        with closing(self._file.connect()) as connection:
             return int(connection.execute(f"SELECT COUNT(*) FROM feedback{where}",
                                           values).fetchone()[0])
 
@@ -83,25 +81,11 @@ class FeedbackStore:
         if (limit is not None and limit < 1) or offset < 0:
             raise ValueError(f"need limit >= 1 and offset >= 0, got {limit=} {offset=}")
         where, values = _only(helpful)
-        with closing(self._connect()) as connection:
+        with closing(self._file.connect()) as connection:
             rows = connection.execute(
                 f"SELECT {COLUMNS} FROM feedback{where} ORDER BY id DESC LIMIT ? OFFSET ?",
                 (*values, -1 if limit is None else limit, offset)).fetchall()
         return [_from_row(row) for row in rows]
-
-    def _connect(self) -> sqlite3.Connection:
-        if not self._ready:
-            self._create()
-        return sqlite3.connect(self.path, timeout=10)
-
-    def _create(self) -> None:
-        with self._lock:
-            if self._ready:
-                return
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with closing(sqlite3.connect(self.path, timeout=10)) as connection, connection:
-                connection.execute(SCHEMA)
-            self._ready = True
 
 
 def _only(helpful: bool | None) -> tuple[str, tuple[int, ...]]:

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import re
 import sqlite3
-import threading
 import time
 import unicodedata
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+
+from service.storage.sqlite_file import SQLiteFile
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS unanswered (
@@ -69,8 +70,7 @@ class QuestionLog:
             raise ValueError(f"keep_days must be at least 1, got {keep_days}")
         self.path = path
         self.keep_days = keep_days
-        self._ready = False
-        self._lock = threading.Lock()
+        self._file = SQLiteFile(path, SCHEMA)
 
     def record(self, question: str, at: float | None = None) -> None:
         """Store one refused question (asked at ``at``, seconds since the epoch; now if None)."""
@@ -78,7 +78,7 @@ class QuestionLog:
         if not key:
             return
         asked = time.time() if at is None else at
-        with closing(self._connect()) as connection, connection:
+        with closing(self._file.connect()) as connection, connection:
             connection.execute("INSERT INTO unanswered (asked, key, question) VALUES (?, ?, ?)",
                                (asked, key, question.strip()))
             self._prune(connection)
@@ -87,7 +87,7 @@ class QuestionLog:
         """Groups, the most recently asked first."""
         if (limit is not None and limit < 1) or offset < 0:
             raise ValueError(f"need limit >= 1 and offset >= 0, got {limit=} {offset=}")
-        with closing(self._connect()) as connection, connection:
+        with closing(self._file.connect()) as connection, connection:
             self._prune(connection)
             # SQLite takes the bare column `question` from the row holding MAX(asked).
             rows = connection.execute(
@@ -98,28 +98,13 @@ class QuestionLog:
                 for question, count, first, last in rows]
 
     def count_groups(self) -> int:
-        with closing(self._connect()) as connection:
+        with closing(self._file.connect()) as connection:
             return int(connection.execute(
                 "SELECT COUNT(DISTINCT key) FROM unanswered").fetchone()[0])
 
     def _prune(self, connection: sqlite3.Connection) -> None:
         oldest = time.time() - self.keep_days * 86400
         connection.execute("DELETE FROM unanswered WHERE asked < ?", (oldest,))
-
-    def _connect(self) -> sqlite3.Connection:
-        if not self._ready:
-            self._create()
-        return sqlite3.connect(self.path, timeout=10)
-
-    def _create(self) -> None:
-        with self._lock:
-            if self._ready:
-                return
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with closing(sqlite3.connect(self.path, timeout=10)) as connection, connection:
-                for statement in SCHEMA:
-                    connection.execute(statement)
-            self._ready = True
 
 
 def _iso(seconds: float) -> str:
