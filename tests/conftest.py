@@ -25,6 +25,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "embedder" in getattr(item, "fixturenames", ()) or item.get_closest_marker("slow"):
             item.add_marker(pytest.mark.model)
+        if "browser" in Path(str(item.fspath)).parts:  # every test under tests/browser/
+            item.add_marker(pytest.mark.browser)
 
 
 @pytest.fixture(scope="session")
