@@ -21,6 +21,7 @@ HOME_PLACES = ("济南", "高新", "山东", "历城", "章丘", "齐鲁", "泉�
 class QueryTerms:
     weights: dict[str, float]  # word -> weight (its idf; unseen nouns weigh the most)
     foreign_places: tuple[str, ...] = ()  # place names the corpus never mentions
+    places: tuple[str, ...] = ()  # every place the question names, outside the home zone
 
     @property
     def total(self) -> float:
@@ -39,6 +40,7 @@ def query_terms(question: str, bm25: BM25Index) -> QueryTerms:
     unseen = bm25.idf("")
     weights: dict[str, float] = {}
     places: list[str] = []
+    named: list[str] = []
     for word, flag in tagged_words(question):
         known = word in bm25.vocabulary
         if known:
@@ -46,6 +48,19 @@ def query_terms(question: str, bm25: BM25Index) -> QueryTerms:
         else:
             share = 1.0 if flag.startswith(NOUN_FLAGS) else FUNCTION_WORD_SHARE
             weights[word] = unseen * share
-        if flag == "ns" and not known and not any(h in word for h in HOME_PLACES):
-            places.append(word)
-    return QueryTerms(weights, tuple(places))
+        if flag == "ns" and not any(h in word for h in HOME_PLACES):
+            named.append(word)
+            if not known:
+                places.append(word)
+    return QueryTerms(weights, tuple(places), tuple(named))
+
+
+PLACE_SUFFIXES = ("特别行政区", "自治区", "自治州", "省", "市", "区", "县", "州")
+
+
+def place_core(place: str) -> str:
+    """北京市 -> 北京, 内蒙古自治区 -> 内蒙古: the part a text is sure to repeat."""
+    for suffix in PLACE_SUFFIXES:
+        if place.endswith(suffix) and len(place) - len(suffix) >= 2:
+            return place[: -len(suffix)]
+    return place

@@ -8,11 +8,13 @@ that points to human help and cites nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Protocol
 
-from service.answering.evidence import QueryTerms, query_terms
+from service.answering.evidence import QueryTerms, place_core, query_terms
 from service.answering.retrieval import Retriever
 from service.core.models import Answer, Citation, Hit
+from service.index.tokenizer import tagged_words
 from service.ingest.excerpts import as_excerpt, best_clauses
 from service.ingest.sentences import passage_sentences
 
@@ -78,6 +80,7 @@ class ExtractiveAnswerer:
         self.retriever = retriever
         self.policy = policy
         self.max_chars = max_chars
+        self._documents: dict[str, str] | None = None  # document id -> title and text
 
     def answer(self, question: str, top_k: int = 5, profile: Profile | None = None) -> Answer:
         """``profile`` is ignored: the evidence for an extractive answer is the question's."""
@@ -95,7 +98,36 @@ class ExtractiveAnswerer:
         if not self.policy.answers(candidates, hits):
             return Retrieved(tuple(hits), Answer(REFUSAL, False, (), tuple(hits)))
         chosen = choose_sentences(candidates, self.max_chars)
+        missing = self._places_not_in(terms.places, chosen)
+        if missing:
+            refusal = foreign_place_refusal(missing)
+            return Retrieved(tuple(hits), Answer(refusal, False, (), tuple(hits)))
         return Retrieved(tuple(hits), _compose(chosen, tuple(hits)))
+
+
+    def _places_not_in(self, places: tuple[str, ...], chosen: list[Candidate]) -> tuple[str, ...]:
+        """The places the question names that no chosen sentence's document mentions: a
+        notice of another region does not answer a question about this one."""
+        if not places:
+            return ()
+        regional = [c for c in chosen if _title_places(c.hit.passage.title)]
+        if len(regional) < len(chosen):
+            return ()  # a notice that names no region (a national one) may answer for any
+        texts = [self._document_text(c.hit.passage.document_id) for c in regional]
+        return tuple(p for p in places if not any(place_core(p) in text for text in texts))
+
+    def _document_text(self, document_id: str) -> str:
+        if self._documents is None:
+            joined: dict[str, list[str]] = {}
+            for passage in self.retriever.index.passages:
+                joined.setdefault(passage.document_id, [passage.title]).append(passage.text)
+            self._documents = {d: "".join(parts) for d, parts in joined.items()}
+        return self._documents.get(document_id, "")
+
+
+@lru_cache(maxsize=65536)
+def _title_places(title: str) -> tuple[str, ...]:
+    return tuple(word for word, flag in tagged_words(title) if flag == "ns")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,60 @@
+"""A notice of another region does not answer a question about this one (fast tier)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from service.answering.serving import IndexHolder
+from service.core.settings import Settings
+from service.index.build import reindex
+from tests.conftest import make_settings
+from tests.fakes import BigramEmbedder
+
+HUBEI = ("---\ntitle: 湖北省关于支持中小企业渡过难关的若干措施\n---\n"
+         "对受影响的中小企业新增贷款给予贷款贴息，贴息比例为贷款利息的百分之五十。"
+         "中小企业可向所在地财政部门申请贷款贴息。\n")
+BEIJING = ("---\ntitle: 北京市关于做好展会服务工作的通知\n---\n"
+           "北京市对暂停举办的展会项目给予场租补贴，补贴金额不超过五十万元。\n")
+NATIONAL = ("---\ntitle: 关于中小企业贷款贴息有关事项的通知\n---\n"
+            "各地对中小企业新增贷款给予贷款贴息，贴息期限为一年，由财政部门统一办理。\n")
+QUESTION = "北京市对中小企业贷款贴息有什么政策？"
+
+
+def holder_over(root: Path, documents: dict[str, str]) -> IndexHolder:
+    # A tiny corpus: coverage alone would refuse; the region rule is what is tested here.
+    settings: Settings = make_settings(root, refusal_dense_weight=0.0, refusal_threshold=0.1)
+    settings.corpus_dir.mkdir(parents=True)
+    for name, text in documents.items():
+        (settings.corpus_dir / name).write_text(text, "utf-8")
+    embedder = BigramEmbedder()
+    reindex(settings, embedder, progress=False)
+    holder = IndexHolder(settings, embedder)
+    holder.refresh()
+    return holder
+
+
+@pytest.fixture(scope="module")
+def regional(tmp_path_factory: pytest.TempPathFactory) -> IndexHolder:
+    return holder_over(tmp_path_factory.mktemp("regional"),
+                       {"hubei.txt": HUBEI, "beijing.txt": BEIJING})
+
+
+def test_another_regions_notice_is_not_quoted_for_this_region(regional: IndexHolder) -> None:
+    answer = regional.snapshot().answerer.answer(QUESTION)
+    assert not answer.found and answer.citations == ()
+    assert "北京市" in answer.text
+
+
+def test_the_same_question_about_the_notices_own_region_is_answered(
+    regional: IndexHolder,
+) -> None:
+    answer = regional.snapshot().answerer.answer("湖北省对中小企业贷款贴息有什么政策？")
+    assert answer.found and "贷款贴息" in answer.text
+
+
+def test_a_national_notice_answers_for_any_region(tmp_path: Path) -> None:
+    holder = holder_over(tmp_path, {"national.txt": NATIONAL, "beijing.txt": BEIJING})
+    answer = holder.snapshot().answerer.answer(QUESTION)
+    assert answer.found and "贷款贴息" in answer.text
