@@ -16,6 +16,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field
 
+from service.core.text import lone_surrogate
+
 MAX_TEXT = 500  # a question or a search query, after cleaning
 MAX_NAME = 200  # titles, sources, dates, ids, profile values, passage ids
 MAX_OFFSET = 2**31 - 1  # far beyond any table here, far below SQLite's 2**63
@@ -25,12 +27,11 @@ _LINE_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u
 
 def check_unicode(value: str) -> str:
     """``value`` unchanged if UTF-8 can encode it; else a ValueError naming the position."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        code = ord(value[exc.start])
+    position = lone_surrogate(value)
+    if position is not None:
+        code = ord(value[position])
         raise ValueError(f"contains an unpaired surrogate (U+{code:04X}) at character "
-                         f"{exc.start}; send valid Unicode text (UTF-8)") from None
+                         f"{position}; send valid Unicode text (UTF-8)")
     return value
 
 

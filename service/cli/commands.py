@@ -7,7 +7,9 @@ import os
 import shutil
 import sys
 import textwrap
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from service.answering.events import DoneEvent, SentenceEvent, final_answer
 from service.answering.retrieval import Retriever
@@ -164,10 +166,7 @@ def _eval_refusal(retriever: Retriever, settings: Settings, questions: list, as_
         print(_json([r.__dict__ for r in rows]))
         return 0
     print(f"{len(questions)} questions; configured threshold {settings.refusal_threshold}")
-    print(REFUSAL_HEADER)
-    for row in rows:
-        mark = "  <- configured" if row.threshold == settings.refusal_threshold else ""
-        print(row.row() + mark)
+    _print_grid(REFUSAL_HEADER, rows, lambda r: r.threshold == settings.refusal_threshold)
     return 0
 
 
@@ -183,10 +182,7 @@ def _eval_verifier(path: Path, settings: Settings, as_json: bool) -> int:
     supported = sum(1 for r in records if r["supported"])
     print(f"{path}: {len(records)} sentences, {supported} supported; configured coverage "
           f"{settings.verify_coverage}")
-    print(v.HEADER)
-    for row in rows:
-        mark = "  <- configured" if row.coverage == settings.verify_coverage else ""
-        print(row.row() + mark)
+    _print_grid(v.HEADER, rows, lambda r: r.coverage == settings.verify_coverage)
     configured = next(r for r in rows if r.coverage == settings.verify_coverage)
     print("kept per label at the configured coverage: " + ", ".join(
         f"{label} {count}" for label, count in configured.kept_by_label.items()))
@@ -210,9 +206,8 @@ def _eval_followups(path: Path, settings: Settings, as_json: bool) -> int:
         return 0
     how = f"LLM {settings.llm_model}" if client else "rules (no LLM configured)"
     print(f"{path} ({len(records)} conversations); rewrite by {how}")
-    print(FOLLOWUP_HEADER)
-    for row in rows:
-        print(row.row())
+    _print_grid(FOLLOWUP_HEADER, rows, lambda r: False)
+    return 0
 
 
 def _eval_answers(retriever: Retriever, settings: Settings, questions: list, as_json: bool) -> int:  # type: ignore[type-arg]
@@ -228,11 +223,15 @@ def _eval_answers(retriever: Retriever, settings: Settings, questions: list, as_
         print(_json([r.__dict__ for r in rows]))
         return 0
     print(f"{len(questions)} questions; configured threshold {settings.refusal_threshold}")
-    print(ANSWER_HEADER)
-    for row in rows:
-        mark = "  <- configured" if row.threshold == settings.refusal_threshold else ""
-        print(row.row() + mark)
+    _print_grid(ANSWER_HEADER, rows, lambda r: r.threshold == settings.refusal_threshold)
     return 0
+
+
+def _print_grid(header: str, rows: Sequence[Any], configured: Callable[[Any], bool]) -> None:
+    """A table of eval rows, the one the settings use marked."""
+    print(header)
+    for row in rows:
+        print(row.row() + ("  <- configured" if configured(row) else ""))
 
 
 def _json(data: object) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from service.core.errors import CorpusError
+from service.core.text import lone_surrogate
 
 MAX_YAML_CHARS = 64 * 1024
 MAX_FIELD_CHARS = 1000  # title, source, date, each tag and each extra text field
@@ -23,7 +24,6 @@ MAX_ID_CHARS = 200
 MAX_TAGS = 100
 ONE_LINE_FIELDS = ("id", "title", "source", "date")
 
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SCALARS = (str, int, float, bool, dt.date)
 
@@ -79,10 +79,10 @@ def check_metadata(meta: dict[Any, Any], where: str) -> dict[str, Any]:
 
 def check_unicode(text: str, where: str, field: str) -> str:
     """``text`` if it is valid Unicode (no lone surrogate), else a 422 naming the field."""
-    bad = _SURROGATE.search(text)
-    if bad:
+    position = lone_surrogate(text)
+    if position is not None:
         raise CorpusError(
-            f"{where}: {field}: contains {bad.group()!a} at character {bad.start()}, half of a "
+            f"{where}: {field}: contains {text[position]!a} at character {position}, half of a "
             "UTF-16 pair, which is not valid Unicode; fix the text (or its \\u escapes)"
         )
     return text
