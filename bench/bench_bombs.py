@@ -2,22 +2,26 @@
 (server) process's RSS before and after two bombs at once, and the sandbox's cost per normal
 file (warm helper vs. the readers in process, and the helper's spawn start-up).
 
-    PYTHONPATH=. python bench/bench_bombs.py
+    .venv/bin/python bench/bench_bombs.py
 """
 
 from __future__ import annotations
 
 import statistics
+import sys
 import threading
 import time
+from pathlib import Path
 
-from service.core.errors import ServiceError
-from service.ingest.extraction import extract
-from service.ingest.readers import READERS
-from service.ingest.sandbox import ExtractionSandbox, ExtractLimits
-from tests.conftest import SEED_CORPUS
-from tests.filemakers import POLICY_PARAGRAPHS, make_docx, make_html, make_pdf
-from tests.hostile_files import (
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the hostile files live in tests/
+
+from service.core.errors import ServiceError  # noqa: E402
+from service.ingest.extraction import extract  # noqa: E402
+from service.ingest.readers import READERS  # noqa: E402
+from service.ingest.sandbox import ExtractionSandbox, ExtractLimits  # noqa: E402
+from tests.conftest import SEED_CORPUS  # noqa: E402
+from tests.filemakers import POLICY_PARAGRAPHS, make_docx, make_html, make_pdf  # noqa: E402
+from tests.hostile_files import (  # noqa: E402
     docx_bomb,
     many_elements_html,
     nested_html,
