@@ -175,7 +175,7 @@ def search_costs(settings: Settings, questions: list[str]) -> tuple[float, float
     texts = iter(questions * 3)
     bm25_ms = median_ms(lambda: index.bm25.scores(next(texts)), len(questions))
     query_vectors = QueryVectors(embedder, settings.query_cache_size)
-    retriever = Retriever.from_settings(index, query_vectors, settings)
+    retriever = Retriever(index, query_vectors, settings)
     retriever.search(questions[0])
     before = query_vectors.misses
     retriever.search(questions[0])  # the same question again: the miss counter must not move

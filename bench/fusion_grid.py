@@ -39,7 +39,7 @@ def main() -> None:
     if args.passages:
         base = eval_index(settings, embedder, args.passages)
     else:
-        base = Retriever.from_settings(load_current(settings.index_dir, embedder.name),
+        base = Retriever(load_current(settings.index_dir, embedder.name),
                                        QueryVectors(embedder, 0), settings)
     vectors = QueryVectors(embedder, EVAL_QUERY_CACHE)
     questions = read_jsonl(args.questions)[: args.limit or None]

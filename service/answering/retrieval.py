@@ -34,11 +34,6 @@ class Retriever:
         self.mix_chars_weight = settings.mix_chars_weight  # lexical share for char BM25
         self.mix_document_weight = settings.mix_document_weight  # added: document channel
 
-    @classmethod
-    def from_settings(cls, index: LoadedIndex, query_vectors: QueryVectors,
-                      settings: Settings) -> Retriever:
-        return cls(index, query_vectors, settings)
-
     def search(self, query: str, top_k: int = 5, mode: Mode = "hybrid") -> list[Hit]:
         """The ``top_k`` passages for ``query``, each with fused and component scores."""
         if mode == "chars" and self.index.chars is None:

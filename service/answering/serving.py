@@ -125,7 +125,7 @@ class IndexHolder:
 
     def _load(self, version: str) -> Snapshot:
         index = load_version(self.settings.index_dir, version, self.embedder.name)
-        retriever = Retriever.from_settings(index, self.query_vectors, self.settings)
+        retriever = Retriever(index, self.query_vectors, self.settings)
         answerer = ExtractiveAnswerer(retriever, refusal_policy(self.settings),
                                       self.settings.answer_max_chars)
         matcher = PolicyMatcher(index)

@@ -82,8 +82,7 @@ def eval_index(settings: Settings, embedder: Embedder, passages_file: Path) -> R
     eval_settings = settings.model_copy(update={"corpus_dir": corpus, "index_dir": root / "index"})
     if current_version(eval_settings.index_dir) is None:
         reindex(eval_settings, embedder, wait=True)
-    index = load_current(eval_settings.index_dir, embedder.name)
-    return Retriever(index, QueryVectors(embedder, EVAL_QUERY_CACHE), settings)
+    return eval_retriever(eval_settings, embedder, None)
 
 
 def eval_retriever(settings: Settings, embedder: Embedder, passages_file: Path | None) -> Retriever:

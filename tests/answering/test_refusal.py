@@ -22,7 +22,7 @@ DEV_SET = Path(__file__).parents[1] / "data" / "refusal_dev.jsonl"
 @pytest.fixture(scope="module")
 def answerer(seed_index: Settings, embedder: Embedder) -> ExtractiveAnswerer:
     index = load_current(seed_index.index_dir, embedder.name)
-    retriever = Retriever.from_settings(index, QueryVectors(embedder, 1000), seed_index)
+    retriever = Retriever(index, QueryVectors(embedder, 1000), seed_index)
     return ExtractiveAnswerer(retriever, refusal_policy(seed_index))
 
 
