@@ -14,12 +14,13 @@ from service.answering.generative import GenerativeAnswerer
 from service.answering.llm_client import ChatClient, CircuitBreaker, LLMConfig
 from service.answering.profile_answer import ProfileAwareAnswerer
 from service.answering.retrieval import Retriever
+from service.answering.status_filter import Statuses, in_force
 from service.answering.verification import SentenceVerifier
 from service.core.errors import NotReady, ServiceError
 from service.core.settings import Settings
 from service.embedding.embedders import Embedder
 from service.embedding.query_vectors import QueryVectors
-from service.index.store import current_version, load_version
+from service.index.store import LoadedIndex, current_version, load_version
 from service.matching.matcher import PolicyMatcher
 
 log = logging.getLogger("policybot")
@@ -36,10 +37,17 @@ class Snapshot:
     answerer: Answerer
     matcher: PolicyMatcher  # policy cards of this version, built on first use
     conversation: Conversation  # follow-ups, written answers, streaming
+    statuses: Statuses  # 有效 / 已失效 / 已被替代 … of each document on the status date
+    everything: Snapshot | None = None  # the same over lapsed notices too (include_expired)
 
     @property
     def index(self):  # type: ignore[no-untyped-def]
         return self.retriever.index
+
+    def including_expired(self, include: bool) -> Snapshot:
+        """This snapshot, or (``include``) the one that also answers from expired and
+        replaced notices."""
+        return self.everything if include and self.everything is not None else self
 
 
 def llm_client(settings: Settings) -> ChatClient | None:
@@ -125,19 +133,27 @@ class IndexHolder:
 
     def _load(self, version: str) -> Snapshot:
         index = load_version(self.settings.index_dir, version, self.embedder.name)
+        statuses = Statuses(index, self.settings.status_date)
+        matcher = PolicyMatcher(index)
+        everything = self._snapshot_over(version, index, matcher, statuses)
+        snapshot = self._snapshot_over(version, in_force(index, statuses), matcher, statuses,
+                                       everything)
+        warm(snapshot)
+        return snapshot
+
+    def _snapshot_over(self, version: str, index: LoadedIndex, matcher: PolicyMatcher,
+                       statuses: Statuses, everything: Snapshot | None = None) -> Snapshot:
         retriever = Retriever(index, self.query_vectors, self.settings)
         answerer = ExtractiveAnswerer(retriever, refusal_policy(self.settings),
                                       self.settings.answer_max_chars)
-        matcher = PolicyMatcher(index)
         profile_answerer = ProfileAwareAnswerer(answerer, matcher)
         generative = None
         if self.llm is not None:
             generative = GenerativeAnswerer(answerer, self.llm,
                                             SentenceVerifier(self.settings.verify_coverage))
         conversation = Conversation(profile_answerer, self.rewriter, generative)
-        snapshot = Snapshot(version, retriever, profile_answerer, matcher, conversation)
-        warm(snapshot)
-        return snapshot
+        return Snapshot(version, retriever, profile_answerer, matcher, conversation, statuses,
+                        everything)
 
 
 def _load_error(version: str, exc: Exception) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict
 from datetime import datetime, timezone
 
@@ -20,6 +20,7 @@ from service.api.schemas import (
     JobOut,
     LLMState,
     MatchOut,
+    PolicyOut,
     ProfileOut,
     SearchResult,
     TaxonomyFacet,
@@ -31,6 +32,7 @@ from service.core.errors import ServiceError
 from service.core.models import Answer, Citation, Hit
 from service.index.jobs import Job
 from service.index.library import Added
+from service.index.policy_status import DocumentStatus
 from service.matching.matcher import LABELS, PROFILE_FACETS, Evidence, Match, Profile
 from service.matching.taxonomy import Taxonomy
 from service.storage.feedback import Feedback
@@ -39,7 +41,24 @@ from service.storage.questions import UnansweredQuestion
 log = logging.getLogger("policybot")
 
 
-def citation_out(citation: Citation) -> CitationOut:
+Statuses = Mapping[str, DocumentStatus]  # document id -> its status on the status date
+
+
+def policy_out(status: DocumentStatus) -> PolicyOut:
+    facts = status.facts
+    return PolicyOut(agency=facts.agency or None, doc_number=facts.doc_number or None,
+                     issued=facts.issued or None, effective=facts.effective or None,
+                     expires=facts.expires or None, replaces=list(facts.replaces),
+                     status=status.status,  # type: ignore[arg-type]
+                     status_label=status.label, replaced_by=status.replaced_by or None)
+
+
+def _policy(document_id: str, statuses: Statuses | None) -> PolicyOut | None:
+    status = statuses.get(document_id) if statuses is not None else None
+    return policy_out(status) if status is not None else None
+
+
+def citation_out(citation: Citation, statuses: Statuses | None = None) -> CitationOut:
     passage = citation.hit.passage
     return CitationOut(
         marker=citation.marker, passage_id=passage.id, document_id=passage.document_id,
@@ -47,12 +66,14 @@ def citation_out(citation: Citation) -> CitationOut:
         score=citation.hit.score, quote=citation.quote, quote_start=citation.quote_start,
         quote_end=citation.quote_end, heading=passage.heading,
         source=passage.source or None, date=passage.date or None,
+        policy=_policy(passage.document_id, statuses),
     )
 
 
-def ask_response(answer: Answer, took_ms: float) -> AskResponse:
+def ask_response(answer: Answer, took_ms: float,
+                 statuses: Statuses | None = None) -> AskResponse:
     return AskResponse(answer=answer.text, found=answer.found,
-                       citations=[citation_out(c) for c in answer.citations],
+                       citations=[citation_out(c, statuses) for c in answer.citations],
                        took_ms=round(took_ms, 2), mode=answer.mode,  # type: ignore[arg-type]
                        dropped=answer.dropped, fallback_reason=answer.fallback_reason,
                        standalone_question=answer.standalone_question)
@@ -62,20 +83,21 @@ def sse(event: str, data: object) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def sse_frames(events: Iterator[Event], elapsed_ms: Callable[[], float]) -> Iterator[str]:
+def sse_frames(events: Iterator[Event], elapsed_ms: Callable[[], float],
+               statuses: Statuses | None = None) -> Iterator[str]:
     """An answer's events as text/event-stream frames: ``citations`` (the passages),
     ``sentence`` (text and its citations), ``done`` (the AskResponse JSON). A failure
     after the stream began becomes an ``error`` frame, never a broken stream."""
     try:
         for event in events:
             if isinstance(event, CitationsEvent):
-                yield sse("citations", {"passages": [search_result(h).model_dump()
+                yield sse("citations", {"passages": [search_result(h, statuses).model_dump()
                                                      for h in event.hits]})
             elif isinstance(event, SentenceEvent):
                 yield sse("sentence", {"text": event.text, "citations": [
-                    citation_out(c).model_dump() for c in event.citations]})
+                    citation_out(c, statuses).model_dump() for c in event.citations]})
             elif isinstance(event, DoneEvent):
-                yield sse("done", ask_response(event.answer, elapsed_ms()).model_dump())
+                yield sse("done", ask_response(event.answer, elapsed_ms(), statuses).model_dump())
     except ServiceError as exc:
         yield sse("error", {"error": exc.message, "status": exc.status})
     except Exception:
@@ -89,13 +111,14 @@ def llm_state(client: ChatClient | None) -> LLMState:
     return LLMState(configured=True, model=client.config.model, breaker=client.breaker.state)
 
 
-def search_result(hit: Hit) -> SearchResult:
+def search_result(hit: Hit, statuses: Statuses | None = None) -> SearchResult:
     passage = hit.passage
     return SearchResult(
         passage_id=passage.id, document_id=passage.document_id, title=passage.title,
         text=passage.text, start=passage.start, end=passage.end, score=hit.score,
         dense_score=hit.dense_score, bm25_score=hit.bm25_score, heading=passage.heading,
         source=passage.source or None, date=passage.date or None,
+        policy=_policy(passage.document_id, statuses),
     )
 
 

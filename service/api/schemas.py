@@ -81,6 +81,11 @@ class AskRequest(StrictModel):
         description="true: answer as text/event-stream with events `citations`, `sentence` "
                     "(one verified sentence at a time), then `done` (this same JSON object); "
                     "an error after the stream began comes as an `error` event.")
+    include_expired: bool = Field(
+        False, strict=True,
+        description="true: also use notices that have expired or been replaced (their "
+                    "citations say 已失效 / 已被替代); false: only notices in force or of "
+                    "unknown status.")
 
 
 class SearchRequest(StrictModel):
@@ -89,6 +94,33 @@ class SearchRequest(StrictModel):
         examples=["企业在哪里可以查到惠企政策"],
     )
     top_k: TopK | None = Field(None, examples=[5])
+    include_expired: bool = Field(
+        False, strict=True,
+        description="true: also use notices that have expired or been replaced (their "
+                    "citations say 已失效 / 已被替代); false: only notices in force or of "
+                    "unknown status.")
+
+
+class PolicyOut(BaseModel):
+    """What is known of a notice's issuer and dates (metadata, else read from its text)."""
+
+    agency: str | None = Field(None, description="Issuing agency (发文机关).",
+                               examples=["济南高新区管委会"])
+    doc_number: str | None = Field(None, description="Document number (发文字号).",
+                                   examples=["济高管发〔2020〕12号"])
+    issued: str | None = Field(None, description="Issue date, YYYY-MM-DD.",
+                               examples=["2020-02-10"])
+    effective: str | None = Field(None, description="In force from, YYYY-MM-DD.",
+                                  examples=["2020-02-10"])
+    expires: str | None = Field(None, description="Last day in force, YYYY-MM-DD.",
+                                examples=["2021-02-09"])
+    replaces: list[str] = Field(default_factory=list, description="Ids or numbers of the "
+                                "notices it replaces.")
+    status: Literal["current", "expired", "replaced", "pending", "unknown"] = Field(
+        "unknown", description="On the status date: current (有效), expired (已失效), replaced "
+        "(已被替代), pending (尚未生效) or unknown (未知: no dates known).")
+    status_label: str = Field("未知", examples=["有效"], description="The status in Chinese.")
+    replaced_by: str | None = Field(None, description="Id of the notice replacing it.")
 
 
 class CitationOut(BaseModel):
@@ -110,6 +142,8 @@ class CitationOut(BaseModel):
                          examples=["建设“开放新门户”"])
     source: str | None = Field(None, examples=["济南高新区工作报道（由 PDF 版面提取的文本）"])
     date: str | None = Field(None, examples=["2023-11"])
+    policy: PolicyOut | None = Field(None, description="Issuer, number, dates and status of "
+                                     "the cited notice.")
 
 
 class AskResponse(BaseModel):
@@ -148,6 +182,8 @@ class SearchResult(BaseModel):
                          examples=["用好改革关键一招 打造“最优软环境”"])
     source: str | None = Field(None, examples=["济南高新区工作报道（由 PDF 版面提取的文本）"])
     date: str | None = Field(None, examples=["2023-11"])
+    policy: PolicyOut | None = Field(None, description="Issuer, number, dates and status of "
+                                     "the passage's notice.")
 
 
 class SearchResponse(BaseModel):
@@ -163,10 +199,14 @@ class DocumentOut(BaseModel):
     passages: int = Field(description="Passages indexed from it.", examples=[18])
     sha256: str = Field(description="SHA-256 of the stored file.",
                         examples=["9c1f0e6b2d…"])
+    policy: PolicyOut = Field(description="Issuer, number, dates and status on the status "
+                              "date.")
 
 
 class DocumentsResponse(BaseModel):
     documents: list[DocumentOut] = Field(description="Every document of the served index.")
+    status_date: str = Field(description="The day the statuses are for, YYYY-MM-DD.",
+                             examples=["2026-12-02"])
 
 
 class ReadyResponse(BaseModel):
@@ -271,6 +311,14 @@ class DocumentIn(StrictModel):
     source: str | None = Field(None, examples=["济南高新区管委会"])
     date: str | None = Field(None, examples=["2024-03"])
     id: str | None = Field(None, examples=["policies/2024/科技创新"])
+    agency: str | None = Field(None, examples=["济南高新区管委会"])
+    doc_number: str | None = Field(None, examples=["济高管发〔2024〕3号"])
+    issued: str | None = Field(None, description="YYYY-MM-DD", examples=["2024-03-01"])
+    effective: str | None = Field(None, description="YYYY-MM-DD", examples=["2024-03-01"])
+    expires: str | None = Field(None, description="YYYY-MM-DD", examples=["2026-02-28"])
+    replaces: list[str] | None = Field(None, max_length=50, description="Ids or numbers of "
+                                       "the notices it replaces.",
+                                       examples=[["济高管发〔2022〕7号"]])
 
 
 class DocumentAdded(BaseModel):

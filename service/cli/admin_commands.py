@@ -8,14 +8,17 @@ from pathlib import Path
 from service.core.errors import BadRequest, NotFound
 from service.core.settings import Settings
 from service.embedding.embedders import embedder_for
-from service.index.library import DocumentMeta, add_file, remove_document
+from service.index.library import DocumentMeta, add_file, remove_document, split_replaces
 
 
 def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
     """Add each file (stored under <corpus>/uploads/) and reindex after each one."""
     if len(args.files) > 1 and (args.id or args.title):
         raise BadRequest("--id and --title name one document; add the files one at a time")
-    meta = DocumentMeta(id=args.id, title=args.title, source=args.source, date=args.date)
+    meta = DocumentMeta(id=args.id, title=args.title, source=args.source, date=args.date,
+                        agency=args.agency, doc_number=args.doc_number, issued=args.issued,
+                        effective=args.effective, expires=args.expires,
+                        replaces=split_replaces(args.replaces))
     embedder = embedder_for(settings)
     for name in args.files:
         path = Path(name)

@@ -28,6 +28,7 @@ from service.evaluation.retrieval_eval import (
     score_retrieval,
 )
 from service.index.build import reindex
+from service.index.policy_status import DocumentStatus
 from service.index.store import current_version
 
 GENERATIVE_LABEL = "根据引用文本撰写"
@@ -51,23 +52,26 @@ def _holder(settings: Settings) -> IndexHolder:
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
-    snapshot = _holder(settings).snapshot()
+    snapshot = _holder(settings).snapshot().including_expired(args.include_expired)
     hits = snapshot.retriever.search(args.query, top_k=args.top_k, mode=args.mode)
+    statuses = snapshot.statuses.by_document()
     if args.json:
-        print(_json({"results": [search_result(h).model_dump() for h in hits]}))
+        print(_json({"results": [search_result(h, statuses).model_dump() for h in hits]}))
         return 0
     for rank, hit in enumerate(hits, start=1):
         print(f"{rank}. [{hit.passage.id}] {hit.passage.title}  score={hit.score:.4f} "
               f"dense={hit.dense_score:.3f} bm25={hit.bm25_score:.2f}")
+        print(f"   {policy_line(statuses.get(hit.passage.document_id))}")
         print(textwrap.indent(textwrap.fill(hit.passage.text, 60), "   "))
     return 0
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    snapshot = _holder(settings).snapshot()
+    snapshot = _holder(settings).snapshot().including_expired(args.include_expired)
+    statuses = snapshot.statuses.by_document()
     events = snapshot.conversation.events(args.question, top_k=args.top_k or settings.top_k)
     if args.json:
-        print(_json(ask_response(final_answer(events), 0.0).model_dump()))
+        print(_json(ask_response(final_answer(events), 0.0, statuses).model_dump()))
         return 0
     answer = None
     for event in events:
@@ -90,8 +94,19 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         printed.add(citation.marker)
         passage = citation.hit.passage
         print(f"[{citation.marker}] {passage.title}（{passage.date or '日期不详'}）{passage.id}")
+        print(f"    {policy_line(statuses.get(passage.document_id))}")
         print(textwrap.indent(textwrap.fill(citation.quote, 60), "    "))
     return 0
+
+
+def policy_line(status: DocumentStatus | None) -> str:
+    """发文机关、文号、日期 and 状态 of a cited notice, in one line."""
+    if status is None:
+        return "状态：未知"
+    facts = status.facts
+    known = [facts.agency, facts.doc_number, facts.issued and f"{facts.issued} 发布",
+             facts.expires and f"有效期至 {facts.expires}"]
+    return "　".join([*(k for k in known if k), f"状态：{status.label}"])
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -128,6 +143,8 @@ def share_cores(workers: int) -> None:
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    if args.facts:
+        return _eval_facts(args.facts, args.passages, args.part, args.json)
     if args.verifier:
         return _eval_verifier(args.verifier, settings, args.json)
     if not args.questions and not args.followups:
@@ -167,6 +184,30 @@ def _eval_refusal(retriever: Retriever, settings: Settings, questions: list, as_
         return 0
     print(f"{len(questions)} questions; configured threshold {settings.refusal_threshold}")
     _print_grid(REFUSAL_HEADER, rows, lambda r: r.threshold == settings.refusal_threshold)
+    return 0
+
+
+def _eval_facts(labels_path: Path, passages_path: Path | None, part: str | None,
+                as_json: bool) -> int:
+    """Precision of the policy facts read from text, against hand labels (no model needed)."""
+    from service.evaluation import facts_eval as f
+
+    if passages_path is None:
+        raise ServiceError("--facts needs --passages FILE: the notices the labels were made on",
+                           status=400)
+    labels = f.load_labels(labels_path, part)
+    passages = {p["id"]: p for p in read_jsonl(passages_path, ("id", "text"))}
+    scores, misses = f.score_facts(passages, labels)
+    if as_json:
+        print(_json([{**s.__dict__, "precision": s.precision, "recall": s.recall}
+                     for s in scores]))
+        return 0
+    print(f"{labels_path}: {len(labels)} labelled notices" + (f" (part {part})" if part else ""))
+    print(f.HEADER)
+    for score in scores:
+        print(score.row())
+    for miss in misses:
+        print(f"  {miss}")
     return 0
 
 

@@ -64,8 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
     add("reindex", c.cmd_reindex, "build a new index version from the corpus folder")
     add_files = add("add", a.cmd_add, "store policy files in <corpus>/uploads/ and reindex")
     add_files.add_argument("files", nargs="+", metavar="FILE", help=" ".join(UPLOAD_SUFFIXES))
-    for field in ("id", "title", "source", "date"):
+    for field in ("id", "title", "source", "date", "agency", "doc-number"):
         add_files.add_argument(f"--{field}", help=f"the document's {field} (stored as metadata)")
+    for field in ("issued", "effective", "expires"):
+        add_files.add_argument(f"--{field}", metavar="YYYY-MM-DD", help=f"policy {field} date")
+    add_files.add_argument("--replaces", help="ids or numbers of the notices it replaces "
+                           "(comma-separated)")
     remove = add("remove", a.cmd_remove, "remove a document from the corpus and reindex")
     remove.add_argument("id", help="document id, as listed by GET /api/v1/documents")
     search = add("search", c.cmd_search, "show the passages that best match a query")
@@ -73,12 +77,16 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("-k", "--top-k", type=int, default=5)
     search.add_argument("--mode", choices=("hybrid", "dense", "bm25", "chars"), default="hybrid")
     search.add_argument("--json", action="store_true", help="print the API's JSON shape")
+    search.add_argument("--include-expired", action="store_true",
+                        help="also search notices that expired or were replaced")
     ask = add("ask", c.cmd_ask, "answer a question with numbered sources")
     ask.add_argument("question")
     ask.add_argument("-k", "--top-k", type=int, default=None)
     ask.add_argument("--json", action="store_true", help="print the API's JSON shape")
     ask.add_argument("--stream", action="store_true",
                      help="print each verified sentence as it arrives (as /ask with stream)")
+    ask.add_argument("--include-expired", action="store_true",
+                     help="also answer from notices that expired or were replaced")
     serve = add("serve", c.cmd_serve, "serve the API and web page (builds the index if missing)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
@@ -93,6 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--followups", type=Path, metavar="FILE",
                           help="two-turn conversations (tests/data/followups.jsonl): hit@1/5 "
                                "alone, concatenated, rewritten")
+    evaluate.add_argument("--facts", type=Path, metavar="LABELS",
+                          help="hand labels of notices (bench/data/policy_facts_labels.jsonl) "
+                               "with --passages: precision/recall of the policy facts read "
+                               "from text")
+    evaluate.add_argument("--part", help="with --facts: only labels of this part (tune, test)")
     evaluate.add_argument("--mode", choices=("hybrid", "dense", "bm25", "chars", "all"),
                           default="all")
     evaluate.add_argument("--limit", type=int, default=0, help="use only the first N questions")

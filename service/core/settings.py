@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 from functools import lru_cache
 from pathlib import Path
@@ -62,6 +63,9 @@ class Settings(BaseSettings):
     refusal_dense_center: float = Field(
         0.85, description="Dense score that adds nothing to the evidence (e5 scale)."
     )
+    status_date: dt.date | None = Field(None, description=(
+        "The day policy status is computed for (YYYY-MM-DD); empty: today. Notices expired or "
+        "replaced on it are left out of answers and searches unless `include_expired`."))
     answer_max_chars: int = Field(300, ge=50, le=2000, description="Answer length budget.")
     query_cache_size: int = Field(1024, ge=0, description="Query vectors kept in the LRU cache.")
     admin_token: str = Field("", description="Bearer token for admin endpoints; empty disables.")

@@ -41,6 +41,7 @@ from service.index.vector_index import IndexSpec, build_index, choose_spec, save
 from service.ingest.chunking import ChunkingParams, chunk_document
 from service.ingest.corpus import read_corpus
 from service.ingest.extraction_cache import extraction_cache_for
+from service.ingest.policy_facts import policy_facts
 from service.ingest.structure import STRUCTURE_VERSION
 
 log = logging.getLogger("policybot")
@@ -210,7 +211,8 @@ def _manifest(version: str, settings: Settings, embedder: Embedder, spec: IndexS
         "documents": {
             d.id: {"title": d.title, "source": d.source, "date": d.date, "path": d.path,
                    "sha256": d.sha256, "fingerprint": _fingerprint(d), "tags": list(d.tags),
-                   "passages": counts.get(d.id, 0)}
+                   "passages": counts.get(d.id, 0),
+                   "policy": policy_facts(d.title, d.text, d.meta).as_dict()}
             for d in documents
         },
     }

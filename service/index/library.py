@@ -34,6 +34,8 @@ from service.ingest.chunking import ChunkingParams, chunk_document
 from service.ingest.corpus import SIDECAR_SUFFIX, TEXT_SUFFIXES, parse_front_matter, read_file
 from service.ingest.extraction import SUPPORTED_SUFFIXES, decode_text, extract, safe_filename
 from service.ingest.extraction_cache import ExtractionCache, extraction_cache_for
+from service.ingest.metadata import DATE_FIELDS, policy_date
+from service.ingest.policy_facts import POLICY_FIELDS
 
 UPLOADS = "uploads"
 UPLOAD_SUFFIXES = (*SUPPORTED_SUFFIXES, ".jsonl")
@@ -48,15 +50,22 @@ _ID_PART = re.compile(r"[\w.-]+")  # \w is Unicode: Chinese ids are fine
 @dataclass(frozen=True)
 class DocumentMeta:
     """Fields an uploader may set; None keeps the corpus default (id from the path, title
-    from the text)."""
+    from the text, policy facts read from the text)."""
 
     id: str | None = None
     title: str | None = None
     source: str | None = None
     date: str | None = None
+    agency: str | None = None
+    doc_number: str | None = None
+    issued: str | None = None  # YYYY-MM-DD, like effective and expires
+    effective: str | None = None
+    expires: str | None = None
+    replaces: tuple[str, ...] | None = None  # ids or document numbers
 
-    def given(self) -> dict[str, str]:
-        return {name: value for name, value in asdict(self).items() if value is not None}
+    def given(self) -> dict[str, Any]:
+        return {name: list(value) if isinstance(value, tuple) else value
+                for name, value in asdict(self).items() if value is not None}
 
 
 @dataclass(frozen=True)
@@ -86,8 +95,8 @@ def add_file(settings: Settings, embedder: Embedder, filename: str, data: bytes,
     suffix = Path(name).suffix.lower()
     if suffix == ".jsonl":
         if meta.given():
-            raise BadRequest(f"{name}: a .jsonl file carries id, title, source and date on "
-                             "each line; leave those fields out")
+            raise BadRequest(f"{name}: a .jsonl file carries its metadata (id, title, source, "
+                             "date, agency, …) on each line; leave those fields out")
         if not data.strip():
             raise Unprocessable(f"{name}: the file is empty; upload a file with the policy text")
         try:
@@ -158,21 +167,39 @@ def check_size(name: str, size: int, settings: Settings) -> None:
 
 
 def clean_meta(meta: DocumentMeta) -> DocumentMeta:
-    """Trimmed one-line fields; an empty field counts as not given; the id is checked."""
-    values: dict[str, str] = {}
+    """Trimmed one-line fields; an empty field counts as not given; the id is checked, dates
+    must be YYYY-MM-DD."""
+    values: dict[str, Any] = {}
     for field, value in meta.given().items():
-        text = unicodedata.normalize("NFC", value).strip()
+        if field == "replaces":
+            replaced = tuple(r for r in (_one_line(field, str(v)) for v in value) if r)
+            if replaced:
+                values[field] = replaced
+            continue
+        text = _one_line(field, value)
         if not text:
             continue
-        if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in text):
-            raise BadRequest(f"{field}: contains a line break or control character; send one line")
-        if len(text) > MAX_FIELD_CHARS:
-            raise BadRequest(f"{field}: is {len(text)} characters long; at most "
-                             f"{MAX_FIELD_CHARS} are allowed")
-        values[field] = text
+        values[field] = policy_date(field, text) if field in DATE_FIELDS else text
     if "id" in values:
         check_document_id(values["id"])
     return DocumentMeta(**values)
+
+
+def split_replaces(text: str | None) -> tuple[str, ...] | None:
+    """A form field or CLI value listing replaced notices, separated by commas or spaces."""
+    if text is None:
+        return None
+    return tuple(part for part in re.split(r"[,，;；\s]+", text) if part)
+
+
+def _one_line(field: str, value: str) -> str:
+    text = unicodedata.normalize("NFC", value).strip()
+    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in text):
+        raise BadRequest(f"{field}: contains a line break or control character; send one line")
+    if len(text) > MAX_FIELD_CHARS:
+        raise BadRequest(f"{field}: is {len(text)} characters long; at most "
+                         f"{MAX_FIELD_CHARS} are allowed")
+    return text
 
 
 def check_document_id(document_id: str) -> str:
@@ -263,7 +290,16 @@ def _already_indexed(documents: list[Document], meta: DocumentMeta,
 
 
 def _same_meta(document: Document, entry: dict[str, Any]) -> bool:
-    return all(getattr(document, f) == entry[f] for f in ("title", "source", "date"))
+    """Same title, source, date and declared policy facts (an upload that only changes an
+    expiry date is a change)."""
+    return all(getattr(document, f) == entry[f] for f in ("title", "source", "date")) and \
+        _declared(document.meta) == _declared(entry.get("policy", {}), entry.get("policy", {})
+                                              .get("declared", ()))
+
+
+def _declared(values: dict[str, Any], names: Any = POLICY_FIELDS) -> dict[str, Any]:
+    return {f: list(v) if isinstance(v, list | tuple) else v for f in names
+            if f in POLICY_FIELDS and (v := values.get(f)) not in (None, "", [], ())}
 
 
 def _replaced_files(documents: list[Document], indexed: dict[str, dict[str, Any]],

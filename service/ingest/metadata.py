@@ -22,7 +22,10 @@ MAX_YAML_CHARS = 64 * 1024
 MAX_FIELD_CHARS = 1000  # title, source, date, each tag and each extra text field
 MAX_ID_CHARS = 200
 MAX_TAGS = 100
-ONE_LINE_FIELDS = ("id", "title", "source", "date")
+ONE_LINE_FIELDS = ("id", "title", "source", "date", "agency", "doc_number")
+DATE_FIELDS = ("issued", "effective", "expires")  # policy dates: ISO YYYY-MM-DD
+MAX_REPLACES = 50
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SCALARS = (str, int, float, bool, dt.date)
@@ -68,6 +71,10 @@ def check_metadata(meta: dict[Any, Any], where: str) -> dict[str, Any]:
             checked[field] = _one_line(field, value, where)
         elif field == "tags":
             checked[field] = _tags(value, where)
+        elif field in DATE_FIELDS:
+            checked[field] = policy_date(field, value, where)
+        elif field == "replaces":
+            checked[field] = _replaces(value, where)
         elif field == "text":
             if not isinstance(value, str):
                 raise _wrong_type(field, value, where, "text")
@@ -102,6 +109,42 @@ def _one_line(field: str, value: object, where: str) -> str:
     if _CONTROL.search(text):
         raise CorpusError(f"{where}: {field}: contains a control character; remove it")
     return text
+
+
+def policy_date(field: str, value: object, where: str = "") -> str:
+    """``value`` as an ISO date ``YYYY-MM-DD`` (a YAML date or text), else a 422 naming the
+    field, the value and the format."""
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    text = value.strip() if isinstance(value, str) else ""
+    if _ISO_DATE.fullmatch(text):
+        try:
+            return dt.date.fromisoformat(text).isoformat()
+        except ValueError:
+            pass
+    shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+    prefix = f"{where}: " if where else ""
+    raise CorpusError(f"{prefix}{field}: {shown} is not a date; write it as YYYY-MM-DD, "
+                      "like 2020-12-31")
+
+
+def _replaces(value: object, where: str) -> list[str]:
+    """The ids or document numbers of the notices a document replaces."""
+    items = [value] if isinstance(value, str | int) and not isinstance(value, bool) else value
+    if not isinstance(items, list) or not all(
+        isinstance(item, str | int) and not isinstance(item, bool) for item in items
+    ):
+        raise _wrong_type("replaces", value, where,
+                          "a document id or number, or a list of them, like [鲁政办发〔2020〕5号]")
+    if len(items) > MAX_REPLACES:
+        raise CorpusError(f"{where}: replaces: {len(items)} items; at most {MAX_REPLACES} are "
+                          "allowed")
+    replaced = [" ".join(check_unicode(str(item), where, "replaces").split()) for item in items]
+    for item in replaced:
+        _check_length("replaces", item, MAX_ID_CHARS, where)
+    return [item for item in replaced if item]
 
 
 def _tags(value: object, where: str) -> list[str]:

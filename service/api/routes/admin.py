@@ -26,7 +26,8 @@ from service.index import library
 from service.index.jobs import ReindexJobs, SharedEmbedder
 from service.index.library import DocumentMeta
 
-FORM_FIELDS = ("file", "id", "title", "source", "date")
+FORM_FIELDS = ("file", "id", "title", "source", "date", "agency", "doc_number", "issued",
+               "effective", "expires", "replaces")
 UPLOAD_SUFFIXES = " ".join(library.UPLOAD_SUFFIXES)
 
 
@@ -51,7 +52,10 @@ async def read_upload(request: Request, settings: SettingsDep) -> Submitted:
         return await _read_form(request, settings)
     if content_type == "application/json":
         body = _parse_json_body(await request.body())
-        meta = DocumentMeta(id=body.id, title=body.title, source=body.source, date=body.date)
+        meta = DocumentMeta(id=body.id, title=body.title, source=body.source, date=body.date,
+                            agency=body.agency, doc_number=body.doc_number, issued=body.issued,
+                            effective=body.effective, expires=body.expires,
+                            replaces=tuple(body.replaces) if body.replaces is not None else None)
         return Submitted(meta=meta, text=body.text)
     raise UnsupportedMedia(
         f"content type {content_type or 'none'!r} is not accepted; send multipart/form-data "
@@ -71,7 +75,9 @@ async def _read_form(request: Request, settings: Settings) -> Submitted:
         if len(data) > settings.max_upload_bytes:
             raise PayloadTooLarge(f"{upload.filename} is larger than the upload limit of "
                                   f"{settings.max_upload_bytes} bytes (POLICYBOT_MAX_UPLOAD_BYTES)")
-        fields = {name: _text_field(form.get(name), name) for name in FORM_FIELDS[1:]}
+        fields: dict[str, Any] = {name: _text_field(form.get(name), name)
+                                  for name in FORM_FIELDS[1:]}
+        fields["replaces"] = library.split_replaces(fields["replaces"])
         return Submitted(meta=DocumentMeta(**fields), filename=upload.filename or "", data=data)
 
 

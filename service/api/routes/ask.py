@@ -13,6 +13,7 @@ from service.api.outcomes import QuestionRecorder, QuestionRecorderDep
 from service.api.presenters import (
     ask_response,
     llm_state,
+    policy_out,
     search_result,
     sse_frames,
     without_paths,
@@ -48,17 +49,19 @@ STREAM_DOC = {200: {"content": {"text/event-stream": {"schema": SSE_EVENT}},
 def ask(body: AskRequest, recorder: QuestionRecorderDep, snapshot: SnapshotDep,
         settings: SettingsDep, response: Response) -> AskResponse | StreamingResponse:
     timings = start_request()
+    snapshot = snapshot.including_expired(body.include_expired)
+    statuses = snapshot.statuses.by_document()
     profile = profile_from(body.profile, snapshot.matcher.taxonomy) if body.profile else None
     history = [Turn(t.question, t.answer) for t in body.history]
     events = recorded(snapshot.conversation.events(
         body.question, top_k=body.top_k or settings.top_k, profile=profile, history=history),
         recorder, body.question)
     if body.stream:
-        return StreamingResponse(sse_frames(events, timings.elapsed_ms),
+        return StreamingResponse(sse_frames(events, timings.elapsed_ms, statuses),
                                  media_type="text/event-stream", headers=STREAM_HEADERS)
     answer = final_answer(events)
     response.headers[TIMING_HEADER] = timings.header()
-    return ask_response(answer, timings.elapsed_ms())
+    return ask_response(answer, timings.elapsed_ms(), statuses)
 
 
 def recorded(events: Iterator[Event], recorder: QuestionRecorder,
@@ -74,19 +77,23 @@ def recorded(events: Iterator[Event], recorder: QuestionRecorder,
 def search(body: SearchRequest, snapshot: SnapshotDep, settings: SettingsDep,
            response: Response) -> SearchResponse:
     timings = start_request()
+    snapshot = snapshot.including_expired(body.include_expired)
     hits = snapshot.retriever.search(body.query, top_k=body.top_k or settings.top_k)
     took_ms = round(timings.elapsed_ms(), 2)
     response.headers[TIMING_HEADER] = timings.header()
-    return SearchResponse(results=[search_result(h) for h in hits], took_ms=took_ms)
+    statuses = snapshot.statuses.by_document()
+    return SearchResponse(results=[search_result(h, statuses) for h in hits], took_ms=took_ms)
 
 
 @router.get("/documents", response_model=DocumentsResponse, summary="Indexed documents")
 def documents(snapshot: SnapshotDep) -> DocumentsResponse:
+    statuses = snapshot.statuses.by_document()
     return DocumentsResponse(documents=[
         DocumentOut(document_id=doc_id, title=meta["title"], source=meta["source"],
-                    date=meta["date"], passages=meta["passages"], sha256=meta["sha256"])
+                    date=meta["date"], passages=meta["passages"], sha256=meta["sha256"],
+                    policy=policy_out(statuses[doc_id]))
         for doc_id, meta in sorted(snapshot.index.documents.items())
-    ])
+    ], status_date=snapshot.statuses.as_of().isoformat())
 
 
 @health.get("/healthz", summary="200 while the process lives")
