@@ -39,7 +39,11 @@ _DOC_NUMBER = re.compile(
     _NUMBER_START
     + r"([\u4e00-\u9fff]{1,10})\s*[〔\[［【（(]\s*(\d{4})\s*[〕\]］】）)]\s*(\d{1,4})\s*号"
     r"|" + _NUMBER_START + r"([\u4e00-\u9fff 　]{2,20}公告)\s*(\d{4})\s*年\s*第\s*(\d{1,4})\s*号")
-_CITING = re.compile(r"根据|依据|按照|参照|转发|执行|落实|印发|贯彻|见|以|和|及|的")
+_CITING = re.compile(r"根据|依据|按照|参照|转发|执行|落实|印发|贯彻|结合|见|以|和|及|的")
+# what stands before a notice's own number: nothing, a line break, the title's last word, a
+# label (【发文字号】, 文号：); never a comma or an opening bracket of a sentence
+_OWN_LINE_BEFORE = re.compile(r"(?:^|\n|】|[:：]|文件|通知|通告|公告|意见|决定|办法|措施|方案|细则|"
+                              r"规定)$")
 _SELF = (r"(?:本(?:通知|通告|公告|办法|措施|政策|意见|实施意见|规定|方案|细则|实施细则|决定|指南|"
          r"若干措施|若干政策)|以上(?:政策|措施)?|上述(?:政策|措施)?|(?:各项)?政策措施)")
 _TAKES_EFFECT = re.compile(
@@ -279,9 +283,8 @@ def own_number(title: str, text: str) -> str:
     for match in _DOC_NUMBER.finditer(head):
         group = 1 if match.group(1) else 4
         prefix = _TITLE_END.split(match.group(group))[-1].strip()
-        before = head[:match.end(group) - len(prefix)].rstrip()
-        if before.endswith(("（", "(", "《", "》", "〈", "〉")) or not prefix \
-                or _CITING.search(prefix):
+        before = head[:match.end(group) - len(prefix)].rstrip(" \t\u3000\xa0")
+        if not prefix or _CITING.search(prefix) or not _OWN_LINE_BEFORE.search(before):
             continue
         return _normalised_number(match, prefix)
     return ""
