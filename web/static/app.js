@@ -27,6 +27,7 @@
   const input = document.getElementById("question");
   const sendButton = document.getElementById("send");
   const counter = document.getElementById("question-count");
+  const includeExpired = document.getElementById("include-expired");
   const hint = document.getElementById("question-hint");
   const conversation = document.getElementById("conversation");
   const dialog = document.getElementById("passage-dialog");
@@ -324,6 +325,7 @@
     turn.scrollIntoView({ block: "nearest" });
     try {
       const body = { question: question, stream: true };
+      if (includeExpired && includeExpired.checked) body.include_expired = true;
       const earlier = history();
       if (earlier.length) body.history = earlier;
       const profile = currentProfile();
@@ -518,12 +520,28 @@
         el("span", { class: "source-card__body" }, [
           el("span", { class: "source-card__title", text: first.title }),
           el("span", { class: "source-card__meta", text: [first.date, first.heading].filter(Boolean).join(" · ") }),
+          policyLine(first.policy),
           el("span", { class: "source-card__quote", text: "“" + group.map(function (c) { return c.quote; }).join("……") + "”" }),
         ]),
         el("span", { class: "source-card__open", "aria-hidden": "true", text: "查看原文" }),
       ])));
     }
     return el("div", { class: "sources" }, [el("h3", { class: "sources__title", text: "出处" }), list]);
+  }
+
+  /** 发文机关 · 文号 · 发布日期 and the status of a cited notice (text only); lapsed
+   *  notices (已失效 / 已被替代) get a warning badge. */
+  function policyLine(policy) {
+    if (!policy) return null;
+    const known = [policy.agency, policy.doc_number, policy.issued ? policy.issued + " 发布" : null,
+      policy.expires ? "有效期至 " + policy.expires : null].filter(Boolean);
+    const lapsed = policy.status === "expired" || policy.status === "replaced";
+    if (!known.length && !lapsed) return null;
+    return el("span", { class: "source-card__policy" }, [
+      known.length ? el("span", { class: "source-card__issuer", text: known.join(" · ") }) : null,
+      policy.status === "unknown" ? null : el("span", {
+        class: "policy-status policy-status--" + policy.status, text: policy.status_label }),
+    ]);
   }
 
   function renderAnswer(question, data) {
@@ -677,6 +695,11 @@
       ...metaRow("日期", first.date || "未注明"),
       ...metaRow("来源", first.source || "未注明"),
       ...metaRow("章节", first.heading),
+      ...metaRow("发文机关", first.policy && first.policy.agency),
+      ...metaRow("文号", first.policy && first.policy.doc_number),
+      ...metaRow("发布日期", first.policy && first.policy.issued),
+      ...metaRow("有效期至", first.policy && first.policy.expires),
+      ...metaRow("状态", first.policy && first.policy.status_label),
       ...metaRow("段落编号", first.passage_id),
     );
     const body = document.getElementById("passage-text");
