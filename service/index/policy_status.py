@@ -45,7 +45,8 @@ def document_statuses(documents: dict[str, dict[str, Any]],
     """The status of every document of a manifest on ``as_of``."""
     facts = {doc_id: facts_of(entry) for doc_id, entry in documents.items()}
     dated = {doc_id: _dated_status(f, as_of) for doc_id, f in facts.items()}
-    replaced_by = _replacements(facts, dated)
+    titles = {doc_id: str(entry.get("title", "")) for doc_id, entry in documents.items()}
+    replaced_by = _replacements(facts, dated, titles)
     return {
         doc_id: DocumentStatus(doc_id, facts[doc_id],
                                "replaced" if doc_id in replaced_by else dated[doc_id],
@@ -64,14 +65,15 @@ def _dated_status(facts: PolicyFacts, as_of: dt.date) -> str:
     return "current" if start or facts.expires else "unknown"
 
 
-def _replacements(facts: dict[str, PolicyFacts], dated: dict[str, str]) -> dict[str, str]:
-    """Replaced document id -> the id of the notice replacing it; a replacement that is not
-    yet in force replaces nothing yet."""
+def _replacements(facts: dict[str, PolicyFacts], dated: dict[str, str],
+                  titles: dict[str, str]) -> dict[str, str]:
+    """Replaced document id -> the id of the notice replacing it (named by id, document
+    number or exact title); a replacement that is not yet in force replaces nothing yet."""
     by_name: dict[str, str] = {}
     for doc_id, known in facts.items():
-        by_name.setdefault(doc_id, doc_id)
-        if known.doc_number:
-            by_name.setdefault(known.doc_number, doc_id)
+        for name in (doc_id, known.doc_number, titles.get(doc_id, "")):
+            if name:
+                by_name.setdefault(name, doc_id)
     replaced: dict[str, str] = {}
     for doc_id, known in facts.items():
         if dated[doc_id] == "pending":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -47,3 +48,21 @@ def test_a_bad_question_file_is_named_with_its_line(
                  "--index", str(tmp_path / "no-index")])
     error = capsys.readouterr().err
     assert code == 1 and expected in error and "Traceback" not in error
+
+
+def test_eval_facts_prints_precision_per_field(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    notice = ("济南高新区管委会关于支持企业共享用工的通知\n\n济高管发〔2020〕8号\n\n各街道办事处：\n\n"
+              "对派出企业给予补贴。\n\n济南高新区管委会\n\n2020年3月2日")
+    passages = tmp_path / "passages.jsonl"
+    passages.write_text(json.dumps({"id": "n1", "title": "", "text": notice},
+                                   ensure_ascii=False) + "\n", "utf-8")
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text(json.dumps({"id": "n1", "agency": "济南高新区管委会", "doc_number": "",
+                                  "issued": "2020-03-01", "effective": "", "expires": ""},
+                                 ensure_ascii=False) + "\n", "utf-8")
+    assert main(["eval", "--facts", str(labels), "--passages", str(passages)]) == 0
+    rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()}
+    assert rows["agency"][1:3] == ["1.000", "1.000"]
+    assert rows["doc_number"][1] == "0.000"  # read where the label says there is none
+    assert rows["issued"][1] == "0.000"  # 3月2日 read, 3月1日 labelled

@@ -84,3 +84,31 @@ def test_check_metadata_normalises_known_fields() -> None:
     checked = check_metadata({"id": 7, "title": " 政策\n标题 ", "date": dt.date(2024, 1, 2),
                               "tags": ["a", 3], "source": None, "note": ""}, "x")
     assert checked == {"id": "7", "title": "政策 标题", "date": "2024-01-02", "tags": ["a", "3"]}
+
+
+def test_policy_fields_are_typed(tmp_path: Path) -> None:
+    front = ("---\nagency: 济南高新区管委会\ndoc_number: 济高管发〔2020〕8号\nissued: 2020-03-02\n"
+             "expires: '2020-12-31'\nreplaces: 济高管发〔2019〕2号\n---\n对企业给予补贴。")
+    (document,) = load_one(tmp_path, "notice.txt", front)
+    assert document.meta == {"agency": "济南高新区管委会", "doc_number": "济高管发〔2020〕8号",
+                             "issued": "2020-03-02", "expires": "2020-12-31",
+                             "replaces": ["济高管发〔2019〕2号"]}
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("expires", "2020年12月31日"), ("issued", "2020-13-01"), ("effective", 20200301),
+    ("expires", "[2020-01-01]"),
+])
+def test_a_policy_date_not_in_iso_form_is_a_422_naming_field_value_and_format(
+        field: str, value: object) -> None:
+    with pytest.raises(CorpusError) as caught:
+        check_metadata({field: value}, "notice.txt")
+    assert caught.value.status == 422
+    assert "notice.txt" in caught.value.message and field in caught.value.message
+    assert str(value) in caught.value.message and "YYYY-MM-DD" in caught.value.message
+
+
+def test_replaces_must_be_ids_or_numbers() -> None:
+    with pytest.raises(CorpusError, match="replaces"):
+        check_metadata({"replaces": {"id": "x"}}, "notice.txt")
+    assert check_metadata({"replaces": ["a", 7]}, "w")["replaces"] == ["a", "7"]
