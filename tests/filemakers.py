@@ -31,7 +31,8 @@ POLICY_PARAGRAPHS = [
     "费用增量的10%给予补助，单个企业最高不超过200万元。",
     "第三条　鼓励建设孵化载体。对新认定的国家级科技企业孵化器、众创空间，分别给予100万元、"
     "50万元奖励。",
-    "第四条　本政策自发布之日起施行，有效期至2025年12月31日，由济南高新区管委会科技经济部"
+    # an end date well after today: a notice past its expiry is left out of answers
+    "第四条　本政策自发布之日起施行，有效期至2035年12月31日，由济南高新区管委会科技经济部"
     "负责解释。",
 ]
 TRADITIONAL_PARAGRAPH = (

@@ -14,7 +14,7 @@ from service.answering.generative import GenerativeAnswerer
 from service.answering.llm_client import ChatClient, CircuitBreaker, LLMConfig
 from service.answering.profile_answer import ProfileAwareAnswerer
 from service.answering.retrieval import Retriever
-from service.answering.status_filter import Statuses, in_force
+from service.answering.status_filter import Statuses, in_force, in_force_matcher
 from service.answering.verification import SentenceVerifier
 from service.core.errors import NotReady, ServiceError
 from service.core.settings import Settings
@@ -136,8 +136,8 @@ class IndexHolder:
         statuses = Statuses(index, self.settings.status_date)
         matcher = PolicyMatcher(index)
         everything = self._snapshot_over(version, index, matcher, statuses)
-        snapshot = self._snapshot_over(version, in_force(index, statuses), matcher, statuses,
-                                       everything)
+        snapshot = self._snapshot_over(version, in_force(index, statuses),
+                                       in_force_matcher(matcher, statuses), statuses, everything)
         warm(snapshot)
         return snapshot
 

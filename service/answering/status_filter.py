@@ -20,6 +20,7 @@ import numpy as np
 from service.index.bm25 import BM25Index
 from service.index.policy_status import DocumentStatus, document_statuses
 from service.index.store import LoadedIndex
+from service.matching.matcher import Match, PolicyMatcher, Profile
 
 
 class Statuses:
@@ -82,6 +83,27 @@ def _document_rows(index: LoadedIndex, statuses: Statuses):  # type: ignore[no-u
         documents[index.passage_docs[rows]] = True
         return documents
     return allowed
+
+
+class InForceMatcher:
+    """A policy matcher whose matches leave out lapsed notices; the cards, taxonomy and
+    explanations are the shared matcher's (built once per index version)."""
+
+    def __init__(self, inner: PolicyMatcher, statuses: Statuses) -> None:
+        self._inner = inner
+        self._statuses = statuses
+
+    def match(self, profile: Profile) -> list[Match]:
+        statuses = self._statuses.by_document()
+        return [m for m in self._inner.match(profile)
+                if not (status := statuses.get(m.card.passage.document_id)) or not status.lapsed]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def in_force_matcher(matcher: PolicyMatcher, statuses: Statuses) -> PolicyMatcher:
+    return cast(PolicyMatcher, InForceMatcher(matcher, statuses))
 
 
 class _MaskedScores:

@@ -169,3 +169,12 @@ def _manifest_documents(settings: Settings) -> dict[str, dict]:  # type: ignore[
     from service.index.library import indexed_documents
 
     return indexed_documents(settings)
+
+
+def test_matching_leaves_out_lapsed_notices(client: TestClient) -> None:
+    response = client.post("/api/v1/match", json={"profile": {"needs": ["用地", "资金"]},
+                                                  "limit": 100})
+    assert response.status_code == 200, response.text
+    matched = {c["document_id"] for m in response.json()["matches"] for c in m["citations"]}
+    assert "notices/rent-relief-2023" in matched
+    assert not matched & {"notices/rent-relief-2021", "notices/share-staff-2020"}
