@@ -6,25 +6,23 @@ vectors from the embedding cache, so a reindex only embeds what is new.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import os
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
-from pathlib import Path
 
-from service.core.errors import Conflict, ServiceError
+from service.core.errors import ServiceError
 from service.core.models import Document, Passage
 from service.core.settings import Settings
 from service.embedding.embedders import Embedder
 from service.embedding.passage_cache import PassageVectorCache
 from service.index.bm25 import build_bm25
+from service.index.build_lock import build_lock
 from service.index.doc_rank import DOCUMENT_PREFIX, document_texts
 from service.index.store import (
     FORMAT_VERSION,
@@ -63,26 +61,10 @@ def embedding_text(passage: Passage) -> str:
     return f"{context}\n{passage.text}" if context else passage.text
 
 
-@contextmanager
-def build_lock(index_dir: Path, wait: bool = False) -> Iterator[None]:
-    """One build at a time per index folder; a second gets 409 (or waits)."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with open(index_dir / ".lock", "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError as exc:
-            raise Conflict("a reindex is already running for this index; wait for it to "
-                           "finish and try again") from exc
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def reindex(settings: Settings, embedder: Embedder, *, wait: bool = False,
             progress: bool = True, on_progress: Progress | None = None) -> BuildResult:
     """Build a new version from ``settings.corpus_dir`` and switch CURRENT to it."""
-    with build_lock(settings.index_dir, wait=wait):
+    with build_lock(settings, wait=wait):
         return rebuild(settings, embedder, progress=progress, on_progress=on_progress)
 
 

@@ -28,7 +28,8 @@ from service.core.errors import BadRequest, Conflict, NotFound, PayloadTooLarge,
 from service.core.models import Document
 from service.core.settings import Settings
 from service.embedding.embedders import Embedder
-from service.index.build import BuildResult, Progress, build_lock, rebuild
+from service.index.build import BuildResult, Progress, rebuild
+from service.index.build_lock import build_lock
 from service.index.store import current_version, read_manifest, versions_dir
 from service.ingest.chunking import ChunkingParams, chunk_document
 from service.ingest.corpus import SIDECAR_SUFFIX, TEXT_SUFFIXES, parse_front_matter, read_file
@@ -307,7 +308,7 @@ def _corpus_change(settings: Settings, wait: bool) -> Iterator[_CorpusChange]:
 
     Files staged or set aside live in ``<corpus>/.incoming``, removed at the end.
     """
-    with build_lock(settings.index_dir, wait=wait):
+    with build_lock(settings, wait=wait):
         settings.corpus_dir.mkdir(parents=True, exist_ok=True)
         corpus = settings.corpus_dir.resolve()
         work = corpus / STAGING

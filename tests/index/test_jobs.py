@@ -12,7 +12,8 @@ import numpy as np
 
 from service.core.settings import Settings
 from service.index.build import build_version
-from service.index.jobs import Job, ReindexJobs, process_identity
+from service.index.job_records import process_identity
+from service.index.jobs import Job, ReindexJobs
 from service.ingest.corpus import load_corpus
 from tests.conftest import SEED_CORPUS, make_settings
 
