@@ -24,6 +24,7 @@ from service.embedding.passage_cache import PassageVectorCache
 from service.index.bm25 import build_bm25
 from service.index.build_lock import build_lock
 from service.index.doc_rank import DOCUMENT_PREFIX, document_texts
+from service.index.shared_uploads import pull_uploads
 from service.index.store import (
     FORMAT_VERSION,
     MANIFEST,
@@ -70,7 +71,9 @@ def reindex(settings: Settings, embedder: Embedder, *, wait: bool = False,
 
 def rebuild(settings: Settings, embedder: Embedder, *, progress: bool = True,
             on_progress: Progress | None = None) -> BuildResult:
-    """``reindex`` for a caller that already holds the build lock (uploads, background jobs)."""
+    """``reindex`` for a caller that already holds the build lock (uploads, background jobs).
+    With a shared database the uploads folder is first brought in line with it."""
+    pull_uploads(settings)
     remove_stale_builds(settings.index_dir)
     contents = read_corpus(settings.corpus_dir, extraction_cache_for(settings))
     skipped = tuple(str(file) for file in contents.skipped)

@@ -23,6 +23,7 @@ import numpy as np
 from service.core import metrics
 from service.core.errors import NotFound, ServiceError
 from service.core.settings import Settings
+from service.core.sql import DatabaseUnavailable
 from service.embedding.embedders import Embedder
 from service.index.build import BuildResult, Progress, rebuild
 from service.index.build_lock import build_lock
@@ -170,10 +171,15 @@ class ReindexJobs:
         metrics.count_reindex_job(str(changes["status"]))
 
     def _update(self, job_id: str, **changes: object) -> None:
+        """A running job's progress or end; a database that cannot be reached meanwhile does
+        not stop the build (this worker still reports it; the others see it late)."""
         with self._lock:
             if job_id in self._jobs:
                 self._jobs[job_id] = replace(self._jobs[job_id], **changes)  # type: ignore[arg-type]
-                self._save(self._jobs[job_id])
+                try:
+                    self._save(self._jobs[job_id])
+                except DatabaseUnavailable as exc:
+                    log.warning("reindex job %s: state not recorded: %s", job_id, exc.message)
 
     def _save(self, job: Job) -> None:
         """Record the job's state for the other workers (and nodes) to read."""
