@@ -50,6 +50,11 @@ class Transaction:
             sql = sql.replace("?", "%s")
         return self.connection.execute(sql, tuple(params))
 
+    def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if self.dialect == "postgresql":
+            sql = sql.replace("?", "%s")
+        self.connection.cursor().executemany(sql, [tuple(row) for row in rows])
+
     def insert(self, sql: str, params: Sequence[Any] = ()) -> int | None:
         """Run an ``INSERT`` into a table with an ``id`` column: the new id, or None when
         the statement inserted nothing (an ``INSERT ... SELECT ... WHERE`` that failed)."""

@@ -92,6 +92,17 @@ class SharedUploads:
                 transaction.execute(TOMBSTONE, (path,))
         return Synced(tuple(sorted(written)), tuple(sorted(removed)))
 
+    def adopt(self) -> Synced:
+        """Copy in the files of the folder the table has never heard of (and nothing else:
+        neither changes nor deletions), e.g. uploads from before the database was shared."""
+        local = local_files(self.folder)
+        with self.database.transaction() as transaction:
+            known = {path for (path,) in transaction.execute("SELECT path FROM uploads")}
+            new = [path for path in local if path not in known]
+            for path in new:
+                transaction.execute(UPSERT, (path, local[path], (self.folder / path).read_bytes()))
+        return Synced(tuple(sorted(new)), ())
+
     def revision(self) -> int:
         """Rises with every change pushed (0 before the first)."""
         with self.database.transaction() as transaction:
