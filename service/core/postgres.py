@@ -103,6 +103,7 @@ class PostgresDatabase:
         another session has it and ``wait`` is False."""
         with self._errors():
             connection = self.connect(autocommit=True, **KEEPALIVES)
+        held = False
         try:
             with self._errors():
                 if wait:
@@ -114,7 +115,7 @@ class PostgresDatabase:
                     held = bool(row and row[0])
             yield held
         finally:
-            connection.close()  # the server releases a session lock with its session
+            _release(connection, lock_key(name) if held else None)
 
     def connect(self, **options: Any) -> Any:
         psycopg = _psycopg()
@@ -133,6 +134,18 @@ class PostgresDatabase:
             raise DatabaseUnavailable(
                 f"cannot reach the database {self.label} (POLICYBOT_DATABASE_URL): {reason}; "
                 "start it or fix the setting") from None
+
+
+def _release(connection: Any, key: int | None) -> None:
+    """Unlock at once (a closed session's locks are released only once its server process
+    has ended, a moment after the close), then close."""
+    try:
+        if key is not None and not connection.closed:
+            connection.execute("SELECT pg_advisory_unlock(%s)", (key,))
+    except _psycopg().Error:
+        pass  # the session is gone, and its lock with it
+    finally:
+        connection.close()
 
 
 def _psycopg() -> Any:

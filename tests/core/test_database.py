@@ -64,6 +64,14 @@ def test_one_session_holds_the_lock_and_another_is_refused(postgres_url: str) ->
         assert again  # released with its connection
 
 
+def test_a_released_lock_can_be_taken_again_at_once(postgres_url: str) -> None:
+    """Released in the session, not left to the server process ending after the close."""
+    database = PostgresDatabase(postgres_url)
+    for _ in range(300):
+        with database.advisory_lock("build", wait=False) as held:
+            assert held
+
+
 HOLD = """
 import sys, time
 from service.core.postgres import PostgresDatabase
