@@ -14,7 +14,6 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -22,6 +21,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.servers import free_port
 
 USER = "postgres"
 
@@ -33,12 +34,6 @@ def postgres_bin(name: str) -> str | None:
         return found
     versions = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
     return versions[-1] if versions else None
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _as_owner(command: list[str]) -> list[str]:

@@ -36,7 +36,6 @@ def nodes(tmp_path: Path, fast_index: Settings,
     node_a = node_settings(tmp_path / "a", fast_index, postgres_url)
     node_b = node_settings(tmp_path / "b", fast_index, postgres_url)
     with TestClient(create_app(node_a, embedder)) as a, TestClient(create_app(node_b, embedder)) as b:
-        a.app.state.settings = node_a  # for the test's own use of the lock
         yield a, b
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from service.cli.commands import share_cores
 from service.cli.main import main
-from tests.pg import free_port
+from tests.servers import free_port
 
 
 @pytest.mark.parametrize(("cores", "workers", "threads"), [(2, 2, "1"), (8, 2, "4"), (2, 3, "1")])

@@ -15,7 +15,7 @@ from service.core.postgres import PostgresDatabase, redact_url
 from service.core.settings import Settings, describe_settings_error
 from service.core.sql import DatabaseUnavailable, Schema
 from service.core.sqlite_database import SQLiteDatabase
-from tests.pg import free_port
+from tests.servers import free_port
 
 NO_TABLES = Schema(sqlite=(), postgresql=())
 
