@@ -90,15 +90,14 @@ class ReindexJobs:
         lock = ExitStack()
         lock.enter_context(build_lock(self.settings))
         job = Job(id=uuid.uuid4().hex[:12], owner=self.records.owner, started=time.time())
-        with self._lock:
-            self._jobs[job.id] = job
-            for old in list(self._jobs)[:-KEEP_JOBS]:
-                del self._jobs[old]
-            self._save(job)
-        thread = threading.Thread(target=self._run, args=(job.id, embedder, lock, on_finished),
-                                  name=f"reindex-{job.id}", daemon=True)
-        try:
-            thread.start()
+        try:  # until the thread runs, the lock is this call's to release
+            with self._lock:
+                self._save(job)  # a database that cannot be reached: 503, nothing held
+                self._jobs[job.id] = job
+                for old in list(self._jobs)[:-KEEP_JOBS]:
+                    del self._jobs[old]
+            threading.Thread(target=self._run, args=(job.id, embedder, lock, on_finished),
+                             name=f"reindex-{job.id}", daemon=True).start()
         except BaseException:
             lock.close()
             raise
