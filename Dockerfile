@@ -16,7 +16,9 @@ WORKDIR /app
 COPY pyproject.toml setup.py README.md constraints.txt ./
 COPY service ./service
 COPY web ./web
-RUN pip install --no-cache-dir -c constraints.txt -e .
+# Extras, e.g. --build-arg EXTRAS=postgres,milvus (deploy/compose.scale.yaml); none by default.
+ARG EXTRAS=""
+RUN pip install --no-cache-dir -c constraints.txt -e ".${EXTRAS:+[$EXTRAS]}"
 
 COPY corpus ./corpus
 RUN policybot reindex && mkdir -p /app/corpus/uploads /app/data \

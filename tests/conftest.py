@@ -13,6 +13,7 @@ from service.api.app import create_app
 from service.core.settings import DEFAULT_EMBEDDER, Settings
 from service.embedding.embedders import Embedder, make_embedder
 from service.index.build import reindex
+from tests.pg import PostgresCluster, postgres_bin
 
 REPO = Path(__file__).resolve().parent.parent
 SEED_CORPUS = REPO / "corpus"
@@ -20,13 +21,33 @@ SEED_CORPUS = REPO / "corpus"
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests that need the real model, and slow ones (they start processes or build
-    wheels), are the real tier, marked `model`: `-m "not model and not browser"` is the fast
-    tier of hand-made passages and the test embedder."""
+    wheels), are the real tier, marked `model`; tests that need a PostgreSQL server are
+    marked `postgres`: `-m "not model and not browser and not postgres"` is the fast tier of
+    hand-made passages and the test embedder."""
     for item in items:
-        if "embedder" in getattr(item, "fixturenames", ()) or item.get_closest_marker("slow"):
+        fixtures = getattr(item, "fixturenames", ())
+        if "embedder" in fixtures or item.get_closest_marker("slow"):
             item.add_marker(pytest.mark.model)
+        if "postgres_server" in fixtures:  # postgres_url uses it
+            item.add_marker(pytest.mark.postgres)
         if "browser" in Path(str(item.fspath)).parts:  # every test under tests/browser/
             item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresCluster]:
+    """A throwaway PostgreSQL cluster on a free port of 127.0.0.1 (tests/pg.py), stopped and
+    removed at the end of the session; skipped when Debian's postgresql is not installed."""
+    if postgres_bin("initdb") is None:
+        pytest.skip("PostgreSQL is not installed (.ci/install-postgres installs it)")
+    with PostgresCluster.running() as cluster:
+        yield cluster
+
+
+@pytest.fixture()
+def postgres_url(postgres_server: PostgresCluster) -> str:
+    """``postgresql://…`` of a new, empty database: POLICYBOT_DATABASE_URL for one test."""
+    return postgres_server.new_database()
 
 
 @pytest.fixture(scope="session")

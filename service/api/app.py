@@ -24,6 +24,7 @@ from service.api.routes import unanswered as unanswered_api
 from service.api.routes.ask import health, router
 from service.core.settings import Settings, get_settings
 from service.embedding.embedders import Embedder, embedder_for
+from service.storage.schema import prepare_database
 
 DESCRIPTION = (
     "济南高新区政策问答：企业用中文提问，得到简短、每句都带出处的回答；"
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        prepare_database(settings)  # a shared database: reached, its tables created
         app.state.holder = IndexHolder(settings, embedder or embedder_for(settings))
         app.state.holder.refresh()
         yield

@@ -62,7 +62,7 @@ def question_log_for(settings: Settings) -> QuestionLog | None:
     """The store behind ``GET /api/v1/unanswered``; None when POLICYBOT_QUESTION_LOG=off."""
     if not settings.question_log:
         return None
-    return QuestionLog(settings.data_dir / "unanswered.sqlite", settings.question_log_days)
+    return QuestionLog.from_settings(settings)
 
 
 QuestionRecorderDep = Annotated[QuestionRecorder, Depends(question_recorder)]

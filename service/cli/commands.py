@@ -30,6 +30,7 @@ from service.evaluation.retrieval_eval import (
 from service.index.build import reindex
 from service.index.policy_status import DocumentStatus
 from service.index.store import current_version
+from service.storage.schema import prepare_database
 
 GENERATIVE_LABEL = "根据引用文本撰写"
 
@@ -112,6 +113,9 @@ def policy_line(status: DocumentStatus | None) -> str:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    shared = prepare_database(settings)  # unreachable: one clear line, before any worker
+    if shared:
+        print(f"shared state in {shared}", file=sys.stderr)
     if current_version(settings.index_dir) is None:
         print("no index yet: building it first", file=sys.stderr)
         cmd_reindex(args, settings)

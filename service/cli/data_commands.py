@@ -1,12 +1,16 @@
-"""What `policybot backup`, `restore`, `versions` and `rollback` do."""
+"""What `policybot backup`, `restore`, `versions`, `rollback` and `migrate-sqlite` do."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
+from service.core.database import database_url
+from service.core.postgres import PostgresDatabase
 from service.core.settings import Settings
 from service.storage.backup import backup, index_versions, restore, rollback
+from service.storage.migration import Copied, migrate_sqlite
 
 
 def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
@@ -42,4 +46,18 @@ def cmd_rollback(args: argparse.Namespace, settings: Settings) -> int:
     version = rollback(settings, args.version)
     print(f"index version {version} is current; running servers switch to it within a second. "
           "The corpus is unchanged: the next reindex builds from it again.")
+    return 0
+
+
+def cmd_migrate_sqlite(args: argparse.Namespace, settings: Settings) -> int:
+    if args.data:
+        settings = settings.model_copy(update={"data_dir": Path(args.data)})
+
+    def report(copied: Copied) -> None:
+        print(f"{copied.what}: {copied.seen} read, {copied.added} copied, "
+              f"{copied.seen - copied.added} already there", file=sys.stderr)
+
+    copied = migrate_sqlite(settings, report)
+    print(f"copied {sum(c.added for c in copied)} rows and files into "
+          f"{PostgresDatabase(database_url(settings)).label}")
     return 0

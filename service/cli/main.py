@@ -1,5 +1,5 @@
 """The `policybot` command: reindex, add, remove, search, ask, serve, eval, backup,
-restore, versions, rollback."""
+restore, versions, rollback, migrate-sqlite."""
 
 from __future__ import annotations
 
@@ -139,5 +139,11 @@ def build_parser() -> argparse.ArgumentParser:
     add("versions", d.cmd_versions, "list the kept index versions (* marks the current one)")
     roll = add("rollback", d.cmd_rollback, "make an earlier index version current")
     roll.add_argument("version", nargs="?", help="default: the version before the current one")
+    migrate = add("migrate-sqlite", d.cmd_migrate_sqlite,
+                  "copy feedback, unanswered questions, reindex jobs and uploads from the data "
+                  "and corpus folders into POLICYBOT_DATABASE_URL (rerunning copies nothing "
+                  "twice)")
+    migrate.add_argument("--data", help="data folder to copy from (default: "
+                         "POLICYBOT_DATA_DIR or data/)")
     return parser
 

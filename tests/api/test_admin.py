@@ -12,7 +12,7 @@ from service.api.app import create_app
 from service.api.auth import DISABLED
 from service.core.settings import Settings
 from service.embedding.embedders import Embedder
-from service.index.build import build_lock
+from service.index.build_lock import build_lock
 from service.index.store import current_version
 from tests.filemakers import (
     POLICY_PARAGRAPHS,
@@ -410,7 +410,7 @@ def test_changes_while_a_build_runs_return_409(client: TestClient, settings: Set
     """Nothing in the corpus or the index changes; the PDF's parse may stay in the extraction
     cache (data/extracted), so that the retry after the build does not parse it again."""
     before = state(settings, but="data/extracted/")
-    with build_lock(settings.index_dir):
+    with build_lock(settings):
         responses = [
             client.post("/api/v1/reindex", headers=AUTH),
             upload(client, "p.pdf", make_pdf(POLICY_PARAGRAPHS)),

@@ -1,4 +1,5 @@
-"""The `policybot` command: bad settings, and `serve --workers N` sharing the cores."""
+"""The `policybot` command: bad settings, an unreachable database, and `serve --workers N`
+sharing the cores."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 
 from service.cli.commands import share_cores
 from service.cli.main import main
+from tests.servers import free_port
 
 
 @pytest.mark.parametrize(("cores", "workers", "threads"), [(2, 2, "1"), (8, 2, "4"), (2, 3, "1")])
@@ -34,6 +36,20 @@ def test_a_bad_setting_names_the_variable_and_the_rule_without_a_traceback(
     error = capsys.readouterr().err
     assert "POLICYBOT_TOP_K='99'" in error and "less than or equal to 20" in error
     assert "Traceback" not in error
+
+
+def test_serve_with_an_unreachable_database_says_so_in_one_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"postgresql://bot:s3cret@127.0.0.1:{free_port()}/policybot"
+    monkeypatch.setenv("POLICYBOT_DATABASE_URL", url)
+    monkeypatch.setenv("POLICYBOT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("POLICYBOT_INDEX_DIR", str(tmp_path / "index"))
+    assert main(["serve"]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("policybot: cannot reach the database postgresql://bot:***@127.0.0.1:")
+    assert "(POLICYBOT_DATABASE_URL)" in error and "s3cret" not in error
+    assert "Traceback" not in error and not (tmp_path / "index").exists()
 
 
 @pytest.mark.parametrize(("lines", "expected"), [

@@ -9,10 +9,14 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from service.core.settings import Settings
+from service.core.sql import DatabaseUnavailable
 from service.index.build import build_version
-from service.index.jobs import Job, ReindexJobs, process_identity
+from service.index.build_lock import build_lock
+from service.index.job_records import process_identity
+from service.index.jobs import Job, ReindexJobs
 from service.ingest.corpus import load_corpus
 from tests.conftest import SEED_CORPUS, make_settings
 
@@ -75,3 +79,19 @@ def test_progress_reports_embedding_as_it_goes(tmp_path: Path) -> None:
     assert reports[0] == ("chunked", total, total) and reports[-1] == ("published", total, total)
     assert embedded[0] == 0 and embedded[-1] == total
     assert embedded == sorted(embedded) and len(embedded) > 3  # n/total while it embeds
+
+
+def test_a_job_that_cannot_be_recorded_is_refused_and_frees_the_lock(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = make_settings(tmp_path)
+    jobs = ReindexJobs(settings)
+
+    def unreachable(state: object) -> None:
+        raise DatabaseUnavailable("cannot reach the database (test)")
+
+    monkeypatch.setattr(jobs.records, "save", unreachable)
+    with pytest.raises(DatabaseUnavailable):
+        jobs.start(FixedEmbedder(), lambda: None)
+    with build_lock(settings):  # not left held: this would be a 409
+        pass
+    assert jobs.recent() == []

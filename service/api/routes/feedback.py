@@ -47,8 +47,7 @@ def list_feedback(store: FeedbackDep, limit: Annotated[int, Query(ge=1, le=500)]
 
 
 def install(app: FastAPI) -> None:
-    """Called by ``create_app``: the store lives at ``data_dir/feedback.sqlite``."""
-    settings = app.state.settings
-    app.state.feedback = FeedbackStore(settings.data_dir / "feedback.sqlite",
-                                       settings.feedback_max_rows)
+    """Called by ``create_app``: the store lives at ``data_dir/feedback.sqlite``, or in
+    POLICYBOT_DATABASE_URL."""
+    app.state.feedback = FeedbackStore.from_settings(app.state.settings)
     app.include_router(router)

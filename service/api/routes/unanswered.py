@@ -34,6 +34,7 @@ def unanswered(log: QuestionLogDep, settings: SettingsDep,
 
 
 def install(app: FastAPI) -> None:
-    """Called by ``create_app``: the log lives at ``data_dir/unanswered.sqlite``."""
+    """Called by ``create_app``: the log lives at ``data_dir/unanswered.sqlite``, or in
+    POLICYBOT_DATABASE_URL."""
     app.state.question_log = question_log_for(app.state.settings)
     app.include_router(router)
