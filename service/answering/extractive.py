@@ -7,13 +7,14 @@ that points to human help and cites nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Protocol
 
 from service.answering.evidence import QueryTerms, place_core, query_terms
 from service.answering.retrieval import Retriever
-from service.core.models import Answer, Citation, Hit
+from service.core.models import Answer, Citation, Hit, Passage
 from service.index.tokenizer import tagged_words
 from service.ingest.excerpts import as_excerpt, best_clauses
 from service.ingest.sentences import passage_sentences
@@ -81,6 +82,7 @@ class ExtractiveAnswerer:
         self.policy = policy
         self.max_chars = max_chars
         self._documents: dict[str, str] | None = None  # document id -> title and text
+        self._following: dict[str, Passage] | None = None  # passage id -> the next one
 
     def answer(self, question: str, top_k: int = 5, profile: Profile | None = None) -> Answer:
         """``profile`` is ignored: the evidence for an extractive answer is the question's."""
@@ -97,7 +99,7 @@ class ExtractiveAnswerer:
             return Retrieved(tuple(hits), Answer(refusal, False, (), tuple(hits)))
         if not self.policy.answers(candidates, hits):
             return Retrieved(tuple(hits), Answer(REFUSAL, False, (), tuple(hits)))
-        chosen = choose_sentences(candidates, self.max_chars)
+        chosen = choose_sentences(candidates, self.max_chars, self._next_passage)
         missing = self._places_not_in(terms.places, chosen)
         if missing:
             refusal = foreign_place_refusal(missing)
@@ -115,6 +117,15 @@ class ExtractiveAnswerer:
             return ()  # a notice that names no region (a national one) may answer for any
         texts = [self._document_text(c.hit.passage.document_id) for c in regional]
         return tuple(p for p in places if not any(place_core(p) in text for text in texts))
+
+    def _next_passage(self, passage: Passage) -> Passage | None:
+        """The passage that follows ``passage`` in its document, if any."""
+        if self._following is None:
+            ordered = sorted(self.retriever.index.passages,
+                             key=lambda p: (p.document_id, p.start))
+            self._following = {a.id: b for a, b in zip(ordered, ordered[1:], strict=False)
+                               if a.document_id == b.document_id}
+        return self._following.get(passage.id)
 
     def _document_text(self, document_id: str) -> str:
         if self._documents is None:
@@ -147,7 +158,11 @@ def _candidates(hit: Hit, rank: int, terms: QueryTerms) -> list[Candidate]:
     return out
 
 
-def choose_sentences(candidates: list[Candidate], max_chars: int) -> list[Candidate]:
+def choose_sentences(candidates: list[Candidate], max_chars: int,
+                     next_passage: NextPassage | None = None) -> list[Candidate]:
+    """The best sentence with what follows it in its document (read on into the next
+    passages: a notice states the topic, then the amounts, conditions and deadlines), then
+    the next best sentences that fit ``max_chars`` and repeat none chosen."""
     ranked = sorted(candidates, key=lambda c: (-(c.score - RANK_PENALTY * c.rank), c.rank, c.start))
     floor = ranked[0].score * SCORE_FLOOR
     chosen: list[Candidate] = []
@@ -157,11 +172,58 @@ def choose_sentences(candidates: list[Candidate], max_chars: int) -> list[Candid
             break
         if used and used + len(candidate.text) > max_chars:
             continue
-        if any(_near_duplicate(candidate.text, c.text) for c in chosen):
+        if any(_near_duplicate(candidate.text, c.text) or _overlaps(candidate, c)
+               for c in chosen):
             continue
-        chosen.append(candidate)
-        used += len(candidate.text)
+        pieces = [candidate]
+        if not chosen and next_passage is not None:
+            pieces = _follow(candidate, max_chars - len(candidate.text), next_passage)
+        chosen.extend(pieces)
+        used += sum(len(piece.text) for piece in pieces)
     return sorted(chosen, key=lambda c: (c.rank, c.start))
+
+
+def _overlaps(a: Candidate, b: Candidate) -> bool:
+    return a.hit.passage.document_id == b.hit.passage.document_id and \
+        a.start < b.end and b.start < a.end
+
+
+NextPassage = Callable[[Passage], "Passage | None"]
+FOLLOW_MIN_CHARS = 200  # the best sentence is quoted with up to this much of what follows it
+
+
+def _follow(candidate: Candidate, room: int, next_passage: NextPassage) -> list[Candidate]:
+    """``candidate`` and the sentences after it, read on into the document's next passages,
+    until ``FOLLOW_MIN_CHARS`` follow it or ``room`` runs out; one candidate per passage."""
+    pieces: list[Candidate] = []
+    hit, start, end = candidate.hit, candidate.start, candidate.end
+    added = 0
+    while hit is not None and added < FOLLOW_MIN_CHARS:
+        passage = hit.passage
+        stop = end
+        for s_start, s_end in passage_sentences(passage.text):
+            s_start, s_end = passage.start + s_start, passage.start + s_end
+            if s_start < end:
+                continue
+            if s_end - end > room - added:
+                break
+            stop = s_end
+            if stop - end + added >= FOLLOW_MIN_CHARS:
+                break
+        added += stop - end
+        text = passage.text[start - passage.start : stop - passage.start]
+        if text.strip():
+            pieces.append(Candidate(hit, candidate.rank, start, stop, text, candidate.score))
+        if stop < passage.end or added >= FOLLOW_MIN_CHARS:
+            break
+        following = next_passage(passage)
+        hit = _continued(hit, following) if following is not None else None
+        start = end = stop
+    return pieces or [candidate]
+
+
+def _continued(hit: Hit, passage: Passage) -> Hit:
+    return Hit(passage, hit.score, hit.dense_score, hit.bm25_score)
 
 
 def _compose(chosen: list[Candidate], hits: tuple[Hit, ...]) -> Answer:

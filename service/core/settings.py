@@ -73,7 +73,8 @@ class Settings(BaseSettings):
     status_date: dt.date | None = Field(None, description=(
         "The day policy status is computed for (YYYY-MM-DD); empty: today. Notices expired or "
         "replaced on it are left out of answers and searches unless `include_expired`."))
-    answer_max_chars: int = Field(300, ge=50, le=2000, description="Answer length budget.")
+    answer_max_chars: int = Field(400, ge=50, le=2000, description=(
+        "Answer length budget (characters quoted); picked with `eval --answers`."))
     query_cache_size: int = Field(1024, ge=0, description="Query vectors kept in the LRU cache.")
     admin_token: str = Field("", description="Bearer token for admin endpoints; empty disables.")
     max_upload_bytes: int = Field(20 * 1024 * 1024, ge=1, description="Upload size limit.")

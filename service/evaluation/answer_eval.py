@@ -11,11 +11,16 @@ Whitespace is ignored in every comparison.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from service.answering.extractive import ExtractiveAnswerer
-from service.core.models import Answer, Hit
+from service.answering.retrieval import Retriever
+from service.answering.status_filter import in_force
+from service.core.models import Answer, Passage
 
 HEADER = (f"{'threshold':>9} {'answered':>8} {'cited_has':>9} {'quote_has':>9} "
           f"{'bigram_rec':>10} {'refused_gold_out':>16} {'refused_gold_in':>15}")
@@ -38,17 +43,25 @@ class AnswerScores:
                 f"{self.refused_without_gold:>16.3f} {self.refused_with_gold:>15.3f}")
 
 
-class _WithoutDocuments:
-    """A retriever that never returns passages of ``hidden`` documents."""
+class _HiddenRows:
+    """The allowed passage rows of an index with ``hidden`` documents left out."""
 
-    def __init__(self, retriever: Any, hidden: set[str]) -> None:
-        self.retriever = retriever
-        self.index = retriever.index
-        self.hidden = hidden
+    def __init__(self, passages: list[Passage], hidden: set[str]) -> None:
+        self._allowed = np.fromiter((p.document_id not in hidden for p in passages),
+                                    dtype=bool, count=len(passages))
 
-    def search(self, query: str, top_k: int = 5, mode: str = "hybrid") -> list[Hit]:
-        hits = self.retriever.search(query, top_k=top_k + 40, mode=mode)
-        return [h for h in hits if h.passage.document_id not in self.hidden][:top_k]
+    def allowed_rows(self) -> np.ndarray:
+        return self._allowed
+
+
+def without_documents(retriever: Retriever, hidden: set[str]) -> Retriever:
+    """``retriever`` over a corpus without the ``hidden`` documents: they are left out
+    before fusion, as if never indexed, so the others' normalised scores are what they
+    would be in such a corpus."""
+    view = copy.copy(retriever)
+    rows = _HiddenRows(retriever.index.passages, hidden)
+    view.index = in_force(retriever.index, rows)  # type: ignore[arg-type]
+    return view
 
 
 def _squash(text: str) -> str:
@@ -86,7 +99,7 @@ def score_answers(answerer: ExtractiveAnswerer, questions: list[dict[str, Any]],
             judged.append((answer.found, *_judge(answer, golds)))
             hidden = set(question.get("gold_passage_ids", [])) | set(
                 question.get("alt_gold_passage_ids", []))
-            answerer.retriever = _WithoutDocuments(retriever, hidden)  # type: ignore[assignment]
+            answerer.retriever = without_documents(retriever, hidden)
             refused_out += not answerer.answer(question["question"]).found
         answerer.retriever = retriever
         n = max(len(judged), 1)

@@ -48,7 +48,8 @@ def test_a_lower_ranked_passage_pays_two_hundredths_per_rank() -> None:
 def test_a_sentence_sharing_over_six_tenths_of_its_bigrams_with_a_chosen_one_is_skipped(
     other: str, kept: bool
 ) -> None:
-    chosen = choose_sentences([candidate(TEXTS[0], 1.0), candidate(other, 0.9, rank=1)], 1000)
+    chosen = choose_sentences([candidate(TEXTS[0], 1.0),
+                               candidate(other, 0.9, rank=1, start=60)], 1000)
     assert (other in [c.text for c in chosen]) is kept
 
 
@@ -90,3 +91,42 @@ def test_score_mix_refuses_a_weight_outside_zero_to_one() -> None:
 def test_reciprocal_rank_fusion_adds_weighted_inverse_ranks() -> None:
     fused = dict(reciprocal_rank_fusion([[7, 8], [8]], k=60, weights=[1.0, 2.0]))
     assert fused == pytest.approx({7: 1 / 61, 8: 1 / 62 + 2 / 61})
+
+
+NOTICE = ("二、对疫情防控重点保障企业贷款给予财政贴息支持。", "按人民银行再贷款利率的50%给予贴息，",
+          "贴息期限不超过1年。", "三、减免中小企业房租。")
+
+
+def notice_passages() -> list[Passage]:
+    """One notice cut into two passages: the measure's heading ends the first."""
+    first, second = NOTICE[0], "".join(NOTICE[1:])
+    return [Passage("n#0", "n", "通知", "", 0, 0, len(first), first),
+            Passage("n#1", "n", "通知", "", 1, len(first), len(first) + len(second), second)]
+
+
+def test_the_best_sentence_is_quoted_with_what_follows_it_in_the_next_passage() -> None:
+    """The heading that repeats the question is not the answer: the amount and the term
+    come after it, in the next passage, and are quoted with it, each piece citing its own."""
+    first, second = notice_passages()
+    heading = Candidate(Hit(first, 1.0, 0.9, 5.0), 0, 0, len(NOTICE[0]), NOTICE[0], 1.0)
+    chosen = choose_sentences([heading], 400, lambda p: second if p.id == first.id else None)
+    assert [c.hit.passage.id for c in chosen] == ["n#0", "n#1"]
+    assert "".join(c.text for c in chosen).startswith(NOTICE[0] + NOTICE[1] + NOTICE[2])
+    assert chosen[1].start == first.end
+
+
+def test_following_stops_at_the_length_budget() -> None:
+    first, second = notice_passages()
+    heading = Candidate(Hit(first, 1.0, 0.9, 5.0), 0, 0, len(NOTICE[0]), NOTICE[0], 1.0)
+    budget = len(NOTICE[0]) + len(NOTICE[1]) + len(NOTICE[2])
+    chosen = choose_sentences([heading], budget, lambda p: second if p.id == first.id else None)
+    assert "".join(c.text for c in chosen) == NOTICE[0] + NOTICE[1] + NOTICE[2]
+
+
+def test_a_sentence_already_quoted_by_the_following_text_is_not_quoted_twice() -> None:
+    first, second = notice_passages()
+    heading = Candidate(Hit(first, 1.0, 0.9, 5.0), 0, 0, len(NOTICE[0]), NOTICE[0], 1.0)
+    start = first.end
+    again = Candidate(Hit(second, 0.9, 0.9, 5.0), 1, start, start + len(NOTICE[1]), NOTICE[1], 0.9)
+    chosen = choose_sentences([heading, again], 400, lambda p: second if p.id == first.id else None)
+    assert "".join(c.text for c in chosen).count(NOTICE[1]) == 1
