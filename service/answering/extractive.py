@@ -31,7 +31,8 @@ MAX_SENTENCES = 4
 SCORE_FLOOR = 0.6  # a sentence must cover at least this share of the best one's coverage
 RANK_PENALTY = 0.02  # per retrieval rank, subtracted from a sentence's coverage when ranking
 NEAR_DUPLICATE = 0.6  # share of shared character bigrams above which a sentence repeats one
-LONG_SENTENCE = 160  # a longer sentence is trimmed to its best clauses (excerpts.py)
+LONG_SENTENCE = 160
+NO_EVIDENCE = float("-inf")  # a longer sentence is trimmed to its best clauses (excerpts.py)
 
 
 def foreign_place_refusal(places: tuple[str, ...]) -> str:
@@ -91,20 +92,21 @@ class ExtractiveAnswerer:
     def retrieve(self, question: str, top_k: int = 5) -> Retrieved:
         """The passages for ``question`` and the extractive answer (or the refusal) over
         them: what a generative answerer starts from, and falls back to."""
-        hits = self.retriever.search(question, top_k=top_k)
+        hits = tuple(self.retriever.search(question, top_k=top_k))
         terms = query_terms(question, self.retriever.index.bm25)
         candidates = [c for rank, hit in enumerate(hits) for c in _candidates(hit, rank, terms)]
+        evidence = self.policy.evidence(candidates, list(hits)) if candidates else NO_EVIDENCE
         if terms.foreign_places:
             refusal = foreign_place_refusal(terms.foreign_places)
-            return Retrieved(tuple(hits), Answer(refusal, False, (), tuple(hits)))
-        if not self.policy.answers(candidates, hits):
-            return Retrieved(tuple(hits), Answer(REFUSAL, False, (), tuple(hits)))
+            return Retrieved(hits, Answer(refusal, False, (), hits), evidence, False)
+        if not self.policy.answers(candidates, list(hits)):
+            return Retrieved(hits, Answer(REFUSAL, False, (), hits), evidence)
         chosen = choose_sentences(candidates, self.max_chars, self._next_passage)
         missing = self._places_not_in(terms.places, chosen)
         if missing:
             refusal = foreign_place_refusal(missing)
-            return Retrieved(tuple(hits), Answer(refusal, False, (), tuple(hits)))
-        return Retrieved(tuple(hits), _compose(chosen, tuple(hits)))
+            return Retrieved(hits, Answer(refusal, False, (), hits), evidence, False)
+        return Retrieved(hits, _compose(chosen, hits), evidence)
 
 
     def _places_not_in(self, places: tuple[str, ...], chosen: list[Candidate]) -> tuple[str, ...]:
@@ -145,6 +147,8 @@ def _title_places(title: str) -> tuple[str, ...]:
 class Retrieved:
     hits: tuple[Hit, ...]
     answer: Answer  # extractive, or the refusal when answer.found is False
+    evidence: float = 0.0  # what the refusal threshold was compared with
+    answerable: bool = True  # False: refused by a place rule, whatever the threshold
 
 
 def _candidates(hit: Hit, rank: int, terms: QueryTerms) -> list[Candidate]:

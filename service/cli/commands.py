@@ -262,7 +262,7 @@ def _eval_answers(retriever: Retriever, settings: Settings, questions: list, as_
     from service.evaluation.answer_eval import score_answers
 
     answerer = ExtractiveAnswerer(retriever, refusal_policy(settings), settings.answer_max_chars)
-    grid = sorted({0.3, 0.5, 0.7, 0.9, settings.refusal_threshold})
+    grid = sorted({0.3, 0.5, 0.7, 0.9, 1.0, 1.1, 1.2, settings.refusal_threshold})
     rows = score_answers(answerer, questions, grid)
     if as_json:
         print(_json([r.__dict__ for r in rows]))

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from service.answering.extractive import ExtractiveAnswerer
+from service.answering.extractive import ExtractiveAnswerer, Retrieved
 from service.answering.retrieval import Retriever
 from service.answering.status_filter import in_force
 from service.core.models import Answer, Passage
@@ -87,29 +87,41 @@ def _judge(answer: Answer, golds: list[str]) -> tuple[bool, bool, float]:
 
 def score_answers(answerer: ExtractiveAnswerer, questions: list[dict[str, Any]],
                   thresholds: list[float]) -> list[AnswerScores]:
-    retriever = answerer.retriever
-    rows = []
-    for threshold in thresholds:
-        answerer.policy.threshold = threshold
-        judged, refused_out = [], 0
+    """Every question asked twice (gold present, gold hidden) with no threshold; each
+    threshold of the grid then refuses the answers whose evidence falls below it."""
+    retriever, threshold = answerer.retriever, answerer.policy.threshold
+    answerer.policy.threshold = float("-inf")
+    present, hidden_out = [], []
+    try:
         for question in questions:
             golds = [_squash(a) for a in question.get("answers", []) if _squash(a)]
             answerer.retriever = retriever
-            answer = answerer.answer(question["question"])
-            judged.append((answer.found, *_judge(answer, golds)))
+            got = answerer.retrieve(question["question"])
+            present.append((_possible(got), got.evidence, *_judge(got.answer, golds)))
             hidden = set(question.get("gold_passage_ids", [])) | set(
                 question.get("alt_gold_passage_ids", []))
             answerer.retriever = without_documents(retriever, hidden)
-            refused_out += not answerer.answer(question["question"]).found
-        answerer.retriever = retriever
-        n = max(len(judged), 1)
-        rows.append(AnswerScores(
-            threshold, len(judged),
-            answered=sum(j[0] for j in judged) / n,
-            cited_contains=sum(j[0] and j[1] for j in judged) / n,
-            quote_contains=sum(j[0] and j[2] for j in judged) / n,
-            bigram_recall=sum(j[3] if j[0] else 0.0 for j in judged) / n,
-            refused_without_gold=refused_out / n,
-            refused_with_gold=sum(not j[0] for j in judged) / n,
-        ))
-    return rows
+            out = answerer.retrieve(question["question"])
+            hidden_out.append((_possible(out), out.evidence))
+    finally:
+        answerer.retriever, answerer.policy.threshold = retriever, threshold
+    return [_scores_at(t, present, hidden_out) for t in thresholds]
+
+
+def _possible(got: Retrieved) -> bool:
+    return got.answer.found or (got.answerable and got.evidence != float("-inf"))
+
+
+def _scores_at(threshold: float, present: list[tuple[Any, ...]],
+               hidden_out: list[tuple[bool, float]]) -> AnswerScores:
+    n = max(len(present), 1)
+    found = [ok and evidence >= threshold for ok, evidence, *_ in present]
+    return AnswerScores(
+        threshold, len(present),
+        answered=sum(found) / n,
+        cited_contains=sum(f and p[2] for f, p in zip(found, present, strict=True)) / n,
+        quote_contains=sum(f and p[3] for f, p in zip(found, present, strict=True)) / n,
+        bigram_recall=sum(p[4] if f else 0.0 for f, p in zip(found, present, strict=True)) / n,
+        refused_without_gold=sum(not (ok and e >= threshold) for ok, e in hidden_out) / n,
+        refused_with_gold=1 - sum(found) / n,
+    )
