@@ -28,7 +28,7 @@ from service.evaluation.retrieval_eval import (
     score_retrieval,
 )
 from service.index.build import reindex
-from service.index.store import current_version
+from service.index.vector_store import current_version, where
 
 GENERATIVE_LABEL = "根据引用文本撰写"
 
@@ -36,7 +36,7 @@ GENERATIVE_LABEL = "根据引用文本撰写"
 def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
     result = reindex(settings, embedder_for(settings), wait=True)
     print(f"index version {result.version}: {result.documents} documents, {result.passages} "
-          f"passages, {result.embedded} embedded, {result.seconds:.1f}s -> {settings.index_dir}")
+          f"passages, {result.embedded} embedded, {result.seconds:.1f}s -> {where(settings)}")
     for reason in result.skipped:
         print(f"skipped {reason}", file=sys.stderr)
     return 0
@@ -97,7 +97,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    if current_version(settings.index_dir) is None:
+    if current_version(settings) is None:
         print("no index yet: building it first", file=sys.stderr)
         cmd_reindex(args, settings)
     if args.workers > 1:
