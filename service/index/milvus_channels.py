@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from service.core.errors import NotReady
 from service.index.bm25 import TermStatistics
 from service.index.milvus_store import StoredVersion, dense_index
 from service.index.vector_index import IndexSpec
@@ -99,7 +100,7 @@ class MilvusQuery:
         documents = self.channels.passage_docs[np.asarray(rows, dtype=np.int64)]
         wanted = sorted({int(d) for d in documents} | {row for row, _ in best})
         vectors = {r["row"]: r["chars"] for r in
-                   self.client.get(docs_name, ids=wanted, output_fields=["chars"])}
+                   self._call("get", docs_name, ids=wanted, output_fields=["chars"])}
         top = max((impact_sum(weights, vectors[row]) for row, _ in best), default=0.0)
         best_score = float(top)
         if best_score <= 0:
@@ -110,8 +111,8 @@ class MilvusQuery:
 
     def _search(self, collection: str, field: str, query: Any, k: int,
                 params: dict[str, Any], seen: bool = True) -> list[tuple[int, float]]:
-        results = self.client.search(collection, data=[query], anns_field=field, limit=k,
-                                     search_params=params, output_fields=["row"])
+        results = self._call("search", collection, data=[query], anns_field=field, limit=k,
+                             search_params=params, output_fields=["row"])
         found = [(int(hit["row"]), float(hit["distance"])) for hit in results[0]]
         if seen:
             self._seen.update(dict.fromkeys(row for row, _ in found))
@@ -122,10 +123,20 @@ class MilvusQuery:
         missing = [r for r in dict.fromkeys([*rows, *self._seen]) if r not in self._rows]
         if missing:
             fields = ["words", "chars"] + (["dense"] if self.query_vector is not None else [])
-            for entity in self.client.get(self.channels.names.passages, ids=missing,
-                                          output_fields=fields):
+            for entity in self._call("get", self.channels.names.passages, ids=missing,
+                                    output_fields=fields):
                 self._rows[int(entity["row"])] = entity
         return self._rows
+
+    def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        """A Milvus call; Milvus down or the version's collections gone is a 503 saying so."""
+        try:
+            return getattr(self.client, method)(*args, **kwargs)
+        except Exception as exc:  # MilvusException, grpc errors
+            reason = getattr(exc, "message", None) or str(exc)
+            raise NotReady(f"Milvus did not answer a search of {self.channels.names.passages!r} "
+                           f"({reason}); check the Milvus server at POLICYBOT_MILVUS_URI, or "
+                           "run `policybot reindex` if that version was dropped") from exc
 
     def _query_weights(self, analyzer: str) -> list[tuple[int, np.float32]]:
         return self._weights_of(self.channels.statistics[FIELDS[analyzer]], analyzer)

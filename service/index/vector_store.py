@@ -24,10 +24,15 @@ def uses_milvus(settings: Settings) -> bool:
 
 def current_version(settings: Settings) -> str | None:
     """The version being served: CURRENT's, or the Milvus alias's."""
-    if uses_milvus(settings):
-        return milvus_store.current_version(milvus_store.client_for(settings),
-                                            settings.milvus_collection)
-    return store.current_version(settings.index_dir)
+    if not uses_milvus(settings):
+        return store.current_version(settings.index_dir)
+    client = milvus_store.client_for(settings)
+    try:
+        return milvus_store.current_version(client, settings.milvus_collection)
+    except Exception as exc:  # MilvusException, grpc errors: the server went away
+        reason = getattr(exc, "message", None) or str(exc)
+        raise NotReady(f"Milvus at POLICYBOT_MILVUS_URI={milvus_store.milvus_uri(settings)!r} "
+                       f"did not answer ({reason}); start it or fix the address") from exc
 
 
 def load_version(settings: Settings, version: str, embedder_name: str) -> LoadedIndex:

@@ -15,6 +15,8 @@ import pytest
 pytest.importorskip("pymilvus")
 pytest.importorskip("milvus_lite")
 
+from service.answering.serving import IndexHolder  # noqa: E402
+from service.core.errors import NotReady  # noqa: E402
 from service.index.build import reindex  # noqa: E402
 from service.index.vector_store import current_version  # noqa: E402
 from tests.conftest import REPO, SEED_CORPUS, make_settings  # noqa: E402
@@ -60,4 +62,8 @@ def test_a_second_process_serves_what_the_first_built_in_a_shared_milvus(tmp_pat
         seen = ask_node(uri, tmp_path / "node", "独角兽企业有什么奖励")
         assert seen["version"] == second.version == current_version(settings)
         assert "五百万元" in seen["text"]
+        holder = IndexHolder(settings, BigramEmbedder())
+        holder.refresh()
     assert not (tmp_path / "node" / "index").exists()
+    with pytest.raises(NotReady, match="POLICYBOT_MILVUS_URI"):  # Milvus stopped: a 503
+        holder.snapshot().answerer.answer("高新区有哪些人才政策")
