@@ -70,16 +70,16 @@ class MilvusQuery:
         return dict(zip(rows, (vectors @ self.query_vector).tolist(), strict=True))
 
     def lexical_top(self, analyzer: str, k: int) -> dict[int, float]:
-        """Milvus's best ``k`` by sparse inner product, rescored here and sorted (stable)."""
+        """Milvus's best ``k`` by sparse inner product, in its order with its scores (they
+        differ from ``lexical_of``'s only by float rounding; fusion takes ``lexical_of``'s,
+        fetched later for all candidates in one call)."""
         weights = self._query_weights(analyzer)
         if not weights:
             return {}
         query = {dimension: float(weight) for dimension, weight in weights}
-        rows = [row for row, _ in self._search(self.channels.names.passages, FIELDS[analyzer],
-                                               query, k, {"metric_type": "IP"})]
-        scores = self.lexical_of(analyzer, rows)
-        ranked = sorted(rows, key=lambda r: -scores[r])
-        return {r: scores[r] for r in ranked if scores[r] > 0}
+        found = self._search(self.channels.names.passages, FIELDS[analyzer], query, k,
+                             {"metric_type": "IP"})
+        return {row: score for row, score in found if score > 0}
 
     def lexical_of(self, analyzer: str, rows: list[int]) -> dict[int, float]:
         weights = self._query_weights(analyzer)
