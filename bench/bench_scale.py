@@ -33,9 +33,9 @@ import numpy as np
 import synthetic
 from harness import Report, percentile, progress, table
 
-from service.answering.retrieval import _top_rows
 from service.embedding.embedders import make_embedder
 from service.index.bm25 import BM25Index, build_bm25
+from service.index.channels import top_rows
 from service.index.vector_index import (
     IndexSpec,
     build_index,
@@ -246,7 +246,7 @@ def bm25_rows(size: int, queries: list[str]) -> list[list[object]]:
             started = time.perf_counter()
             scores = bm25.scores(query)
             times.append(1000 * (time.perf_counter() - started))
-            _top_rows(scores, 50)
+            top_rows(scores, 50)
             with_top.append(1000 * (time.perf_counter() - started))
     return [[f"{size:,}", len(bm25.vocabulary), f"{len(bm25.doc_ids):,}", build_s, file_mib,
              load_ms, percentile(times, 50), percentile(times, 95), percentile(with_top, 50)]]

@@ -89,3 +89,38 @@ def _wait_ready(server: RunningServer) -> None:
             pass
         time.sleep(0.2)
     raise AssertionError(f"server not ready after {READY_TIMEOUT_S} s: {server.log_text()[-3000:]}")
+
+
+@contextmanager
+def milvus_lite_server(data_dir: Path, log: Path | None = None) -> Iterator[str]:
+    """``milvus-lite server`` on a free 127.0.0.1 port, shared by every process that sets
+    ``POLICYBOT_VECTOR_STORE=milvus POLICYBOT_MILVUS_URI=<the yielded http:// URI>``."""
+    port = free_port()
+    log = log or data_dir.with_suffix(".log")
+    with open(log, "wb") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(data_dir),
+             "--host", "127.0.0.1", "--port", str(port)],
+            stdout=log_file, stderr=subprocess.STDOUT)
+    try:
+        _wait_port(port, process, log)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=20)
+
+
+def _wait_port(port: int, process: subprocess.Popen, log: Path) -> None:  # type: ignore[type-arg]
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"milvus-lite server exited: {log.read_text('utf-8')[-3000:]}")
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise AssertionError(f"milvus-lite server not listening after {READY_TIMEOUT_S} s")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from service.index.bm25 import BM25Index
+from service.index.bm25 import BM25Index, TermStatistics
 from service.index.tokenizer import tagged_words
 
 NOUN_FLAGS = ("n", "vn", "eng", "nz", "ns", "nt", "nr", "j", "l", "i")
@@ -34,7 +34,7 @@ class QueryTerms:
         return sum(w for word, w in self.weights.items() if word in text) / self.total
 
 
-def query_terms(question: str, bm25: BM25Index) -> QueryTerms:
+def query_terms(question: str, bm25: BM25Index | TermStatistics) -> QueryTerms:
     """Weigh each word of ``question``; words the corpus never uses count fully when
     they are nouns (a question about 红烧肉 is not covered by texts about 济南)."""
     unseen = bm25.idf("")

@@ -1,4 +1,5 @@
-"""The index a running process serves, reloaded when another process switches CURRENT."""
+"""The index a running process serves, reloaded when another process switches CURRENT (or
+the Milvus alias)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from service.core.errors import NotReady, ServiceError
 from service.core.settings import Settings
 from service.embedding.embedders import Embedder
 from service.embedding.query_vectors import QueryVectors
-from service.index.store import LoadedIndex, current_version, load_version
+from service.index.store import LoadedIndex
+from service.index.vector_store import current_version, load_version
 from service.matching.matcher import PolicyMatcher
 
 log = logging.getLogger("policybot")
@@ -92,7 +94,7 @@ class IndexHolder:
     def snapshot(self) -> Snapshot:
         if time.monotonic() - self._checked >= CHECK_INTERVAL_S:
             self._checked = time.monotonic()
-            if current_version(self.settings.index_dir) not in (self._served_version(),
+            if self._current_version() not in (self._served_version(),
                                                                 self._failed):
                 self._load_in_background()
         if self._snapshot is None:
@@ -103,7 +105,11 @@ class IndexHolder:
         """Load the version CURRENT names if it differs from the one served; wait for it."""
         with self._lock:
             self._checked = time.monotonic()
-            version = current_version(self.settings.index_dir)
+            try:
+                version = current_version(self.settings)
+            except ServiceError as exc:  # the Milvus store cannot be asked: say why
+                self.last_error = exc.message
+                return
             if version is None:
                 self.last_error = "no index yet; run `policybot reindex`"
                 return
@@ -120,6 +126,15 @@ class IndexHolder:
     def ready(self) -> bool:
         return self._snapshot is not None
 
+    def _current_version(self) -> str | None:
+        """CURRENT's version (or the Milvus alias's); None, with the reason kept, when the
+        store cannot be asked (Milvus down): the served version goes on."""
+        try:
+            return current_version(self.settings)
+        except ServiceError as exc:
+            self.last_error = exc.message
+            return self._served_version()
+
     def _served_version(self) -> str | None:
         return self._snapshot.version if self._snapshot else None
 
@@ -132,7 +147,7 @@ class IndexHolder:
             self._loader.start()
 
     def _load(self, version: str) -> Snapshot:
-        index = load_version(self.settings.index_dir, version, self.embedder.name)
+        index = load_version(self.settings, version, self.embedder.name)
         statuses = Statuses(index, self.settings.status_date)
         matcher = PolicyMatcher(index)
         everything = self._snapshot_over(version, index, matcher, statuses)

@@ -1,7 +1,7 @@
 """Answers from notices in force: a view of an index in which expired and replaced notices
 score nothing, so retrieval never returns them and the top k stays full of the others.
 
-The view wraps the index's scorers (BM25 channels and the vector index) and leaves the
+The view wraps the index's search channels (FAISS or Milvus) and leaves the
 retriever unchanged: a retriever over ``in_force(index, statuses)`` answers from notices
 in force, one over ``index`` from every notice. Statuses are computed for the status date
 (``POLICYBOT_STATUS_DATE``, else today) and kept for the day.
@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, cast
 
-import faiss
 import numpy as np
 
-from service.index.bm25 import BM25Index
+from service.index.channels import IndexChannels, QueryChannels
 from service.index.policy_status import DocumentStatus, document_statuses
 from service.index.store import LoadedIndex
 from service.matching.matcher import Match, PolicyMatcher, Profile
@@ -61,28 +61,9 @@ class Statuses:
 
 
 def in_force(index: LoadedIndex, statuses: Statuses) -> LoadedIndex:
-    """``index`` as retrieval sees it when lapsed notices are left out."""
-    return replace(
-        index,
-        bm25=cast(BM25Index, _MaskedScores(index.bm25, statuses.allowed_rows)),
-        chars=cast(BM25Index, _MaskedScores(index.chars, statuses.allowed_rows))
-        if index.chars is not None else None,
-        doc_chars=cast(BM25Index, _MaskedScores(index.doc_chars, _document_rows(index, statuses)))
-        if index.doc_chars is not None else None,
-        vectors=cast(faiss.Index, _MaskedVectors(index.vectors, statuses.allowed_rows)),
-    )
-
-
-def _document_rows(index: LoadedIndex, statuses: Statuses):  # type: ignore[no-untyped-def]
-    """The allowed rows of the document channel (one row per document)."""
-    def allowed() -> np.ndarray | None:
-        rows = statuses.allowed_rows()
-        if rows is None or index.passage_docs is None or index.doc_chars is None:
-            return None
-        documents = np.zeros(index.doc_chars.size, dtype=bool)
-        documents[index.passage_docs[rows]] = True
-        return documents
-    return allowed
+    """``index`` as retrieval sees it when lapsed notices are left out: its channels (FAISS
+    or Milvus alike) never return their passages as candidates."""
+    return replace(index, search=_MaskedChannels(index.channels, statuses.allowed_rows))
 
 
 class InForceMatcher:
@@ -106,40 +87,45 @@ def in_force_matcher(matcher: PolicyMatcher, statuses: Statuses) -> PolicyMatche
     return cast(PolicyMatcher, InForceMatcher(matcher, statuses))
 
 
-class _MaskedScores:
-    """A BM25 index whose ``scores`` are 0 on rows not allowed; everything else delegated."""
+class _MaskedChannels:
+    """Index channels whose candidate lists leave out rows not allowed."""
 
-    def __init__(self, inner: Any, allowed: Any) -> None:
+    def __init__(self, inner: IndexChannels, allowed: Callable[[], np.ndarray | None]) -> None:
         self._inner = inner
         self._allowed = allowed
+        self.has_chars = inner.has_chars
+        self.document_count = inner.document_count
 
-    def scores(self, query: str) -> np.ndarray:
-        scores = self._inner.scores(query)
+    def for_query(self, query: str, query_vector: np.ndarray | None) -> QueryChannels:
+        asked = self._inner.for_query(query, query_vector)
         allowed = self._allowed()
-        return scores if allowed is None else np.where(allowed, scores, 0).astype(scores.dtype)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
+        return asked if allowed is None else _MaskedQuery(asked, allowed)
 
 
-class _MaskedVectors:
-    """A FAISS index whose ``search`` returns allowed rows only (searching deeper by the
-    number left out, so k rows still come back when there are k)."""
+class _MaskedQuery:
+    """One question's channels without the rows not allowed; the top lists are asked deeper
+    by the number left out, so k rows still come back when there are k."""
 
-    def __init__(self, inner: faiss.Index, allowed: Any) -> None:
+    def __init__(self, inner: QueryChannels, allowed: np.ndarray) -> None:
         self._inner = inner
         self._allowed = allowed
+        self._left_out = int(np.count_nonzero(~allowed))
 
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        allowed = self._allowed()
-        if allowed is None:
-            return self._inner.search(queries, k)
-        deeper = min(self._inner.ntotal, k + int(np.count_nonzero(~allowed)))
-        scores, rows = self._inner.search(queries, deeper)
-        kept = [(s, r) for s, r in zip(scores[0], rows[0], strict=True) if r >= 0 and allowed[r]]
-        kept = kept[:k] + [(-np.inf, -1)] * (k - len(kept[:k]))
-        return (np.array([[s for s, _ in kept]], dtype=np.float32),
-                np.array([[r for _, r in kept]], dtype=np.int64))
+    def dense_top(self, k: int) -> dict[int, float]:
+        return self._kept(self._inner.dense_top(k + self._left_out), k)
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
+    def lexical_top(self, analyzer: str, k: int) -> dict[int, float]:
+        return self._kept(self._inner.lexical_top(analyzer, k + self._left_out), k)
+
+    def dense_of(self, rows: list[int]) -> dict[int, float]:
+        return self._inner.dense_of(rows)
+
+    def lexical_of(self, analyzer: str, rows: list[int]) -> dict[int, float]:
+        return self._inner.lexical_of(analyzer, rows)
+
+    def documents_of(self, rows: list[int]) -> dict[int, float]:
+        return self._inner.documents_of(rows)
+
+    def _kept(self, ranked: dict[int, float], k: int) -> dict[int, float]:
+        kept = [(row, score) for row, score in ranked.items() if self._allowed[row]]
+        return dict(kept[:k])

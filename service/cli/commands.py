@@ -29,7 +29,7 @@ from service.evaluation.retrieval_eval import (
 )
 from service.index.build import reindex
 from service.index.policy_status import DocumentStatus
-from service.index.store import current_version
+from service.index.vector_store import current_version, where
 from service.storage.schema import prepare_database
 
 GENERATIVE_LABEL = "根据引用文本撰写"
@@ -38,7 +38,7 @@ GENERATIVE_LABEL = "根据引用文本撰写"
 def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
     result = reindex(settings, embedder_for(settings), wait=True)
     print(f"index version {result.version}: {result.documents} documents, {result.passages} "
-          f"passages, {result.embedded} embedded, {result.seconds:.1f}s -> {settings.index_dir}")
+          f"passages, {result.embedded} embedded, {result.seconds:.1f}s -> {where(settings)}")
     for reason in result.skipped:
         print(f"skipped {reason}", file=sys.stderr)
     return 0
@@ -116,7 +116,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     shared = prepare_database(settings)  # unreachable: one clear line, before any worker
     if shared:
         print(f"shared state in {shared}", file=sys.stderr)
-    if current_version(settings.index_dir) is None:
+    if current_version(settings) is None:
         print("no index yet: building it first", file=sys.stderr)
         cmd_reindex(args, settings)
     if args.workers > 1:

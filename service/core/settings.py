@@ -79,6 +79,19 @@ class Settings(BaseSettings):
     admin_token: str = Field("", description="Bearer token for admin endpoints; empty disables.")
     max_upload_bytes: int = Field(20 * 1024 * 1024, ge=1, description="Upload size limit.")
     keep_versions: int = Field(3, ge=1, description="Index versions kept after a reindex.")
+    vector_store: Literal["faiss", "milvus"] = Field(
+        "faiss", description="Where index versions live: `faiss` (folders under `index_dir`) or "
+        "`milvus` (one collection per version behind an alias; see `milvus_uri`).")
+    milvus_uri: str = Field(
+        "", description="With `vector_store=milvus`: a local path ending in `.db` runs Milvus "
+        "Lite in this process (empty: `<data_dir>/milvus.db`); `http://host:19530` is a Milvus "
+        "server (standalone, cluster or `milvus-lite server`) that several nodes share.")
+    milvus_token: SecretStr = Field(
+        SecretStr(""), description="Milvus credentials (`user:password` or an API key); never "
+        "logged.")
+    milvus_collection: str = Field(
+        "policybot", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$", description="Prefix of the "
+        "Milvus collections and the name of the alias that points at the current version.")
     cache_keep_days: int = Field(
         180, ge=0, description="A reindex drops cached passage vectors and extracted texts "
         "that no reindex has used for this many days; 0 keeps them forever.")

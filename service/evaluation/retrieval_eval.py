@@ -16,7 +16,7 @@ from service.core.settings import Settings
 from service.embedding.embedders import Embedder
 from service.embedding.query_vectors import QueryVectors
 from service.index.build import reindex
-from service.index.store import current_version, load_current
+from service.index.vector_store import current_version, load_current, uses_milvus
 from service.ingest.structure import STRUCTURE_VERSION
 
 CUTOFFS = (1, 5, 10)
@@ -79,8 +79,11 @@ def eval_index(settings: Settings, embedder: Embedder, passages_file: Path) -> R
     link = corpus / "passages.jsonl"
     if not link.exists():
         link.symlink_to(passages_file.resolve())
-    eval_settings = settings.model_copy(update={"corpus_dir": corpus, "index_dir": root / "index"})
-    if current_version(eval_settings.index_dir) is None:
+    update: dict[str, object] = {"corpus_dir": corpus, "index_dir": root / "index"}
+    if uses_milvus(settings):  # the eval index is its own alias in the same Milvus
+        update["milvus_collection"] = f"{settings.milvus_collection}_eval_" + key.replace("-", "_")
+    eval_settings = settings.model_copy(update=update)
+    if current_version(eval_settings) is None:
         reindex(eval_settings, embedder, wait=True)
     return eval_retriever(eval_settings, embedder, None)
 
@@ -89,7 +92,7 @@ def eval_retriever(settings: Settings, embedder: Embedder, passages_file: Path |
     """A retriever over ``passages_file`` (indexed once, cached), else over the CURRENT index."""
     if passages_file is not None:
         return eval_index(settings, embedder, passages_file)
-    index = load_current(settings.index_dir, embedder.name)
+    index = load_current(settings, embedder.name)
     return Retriever(index, QueryVectors(embedder, EVAL_QUERY_CACHE), settings)
 
 

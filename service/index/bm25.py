@@ -87,6 +87,45 @@ class BM25Index:
     def exists(cls, folder: Path, analyzer: str, prefix: str | None = None) -> bool:
         return (folder / f"{prefix or ANALYZERS[analyzer][2]}_vocab.json").exists()
 
+    def statistics(self) -> TermStatistics:
+        """The vocabulary, document frequencies and row count: what weighs a query."""
+        return TermStatistics(self.vocabulary, np.diff(self.offsets), self.size, self.analyzer)
+
+    def row_impacts(self) -> list[tuple[list[int], list[float]]]:
+        """(term rows, impacts) of each passage row: the postings turned row-wise, for a
+        store that keeps one sparse vector a passage (BM25 = that vector · the query's
+        ``TermStatistics.query_weights``)."""
+        terms = np.repeat(np.arange(len(self.offsets) - 1, dtype=np.int64), np.diff(self.offsets))
+        order = np.argsort(self.doc_ids, kind="stable")
+        bounds = np.searchsorted(self.doc_ids[order], np.arange(self.size + 1))
+        sorted_terms, sorted_impacts = terms[order].tolist(), self.impacts[order].tolist()
+        return [(sorted_terms[lo:hi], sorted_impacts[lo:hi])
+                for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)]
+
+
+@dataclass(frozen=True)
+class TermStatistics:
+    """A BM25 index without its postings: enough to weigh a question's terms (the IDF
+    ``BM25Index`` uses, the same arithmetic) when the postings live elsewhere (Milvus)."""
+
+    vocabulary: dict[str, int]  # term -> row
+    document_frequencies: np.ndarray  # int64 rows holding each term
+    size: int  # rows (passages or documents)
+    analyzer: str = "jieba"
+
+    def idf(self, term: str) -> float:
+        row = self.vocabulary.get(term)
+        df = 0.0 if row is None else float(self.document_frequencies[row])
+        return float(np.log(1.0 + (self.size - df + 0.5) / (df + 0.5)))
+
+    def query_weights(self, query: str) -> list[tuple[int, np.float32]]:
+        """(term row, count × IDF) of each known term of ``query``, in the order
+        ``BM25Index.scores`` adds them: a passage's score is the float32 sum of weight ×
+        impact over these, taken in this order."""
+        tokens = ANALYZERS[self.analyzer][1](query)
+        return [(self.vocabulary[term], np.float32(count * self.idf(term)))
+                for term, count in Counter(tokens).items() if term in self.vocabulary]
+
 
 def posting_impacts(term_freqs: np.ndarray, doc_ids: np.ndarray,
                     doc_lengths: np.ndarray) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""Build a new index version from the corpus folder and make it current.
+"""Build a new index version from the corpus folder and make it current (a version folder
+and CURRENT, or with ``vector_store=milvus`` Milvus collections and an alias).
 
 Unchanged documents reuse their passages from the current version and their
 vectors from the embedding cache, so a reindex only embeds what is new.
@@ -21,9 +22,15 @@ from service.core.models import Document, Passage
 from service.core.settings import Settings
 from service.embedding.embedders import Embedder
 from service.embedding.passage_cache import PassageVectorCache
+from service.index import milvus_store
 from service.index.bm25 import build_bm25
 from service.index.build_lock import build_lock
-from service.index.doc_rank import DOCUMENT_PREFIX, document_texts
+from service.index.doc_rank import (
+    DOCUMENT_PREFIX,
+    document_rows,
+    document_texts,
+    passage_document_rows,
+)
 from service.index.shared_uploads import pull_uploads
 from service.index.store import (
     FORMAT_VERSION,
@@ -37,6 +44,7 @@ from service.index.store import (
     write_passages,
 )
 from service.index.vector_index import IndexSpec, build_index, choose_spec, save_index
+from service.index.vector_store import current_passages, uses_milvus
 from service.ingest.chunking import ChunkingParams, chunk_document
 from service.ingest.corpus import read_corpus
 from service.ingest.extraction_cache import extraction_cache_for
@@ -76,6 +84,9 @@ def rebuild(settings: Settings, embedder: Embedder, *, progress: bool = True,
     With a shared database the uploads folder is first brought in line with it."""
     pull_uploads(settings)
     remove_stale_builds(settings.index_dir)
+    if uses_milvus(settings):
+        milvus_store.remove_stale_builds(milvus_store.client_for(settings),
+                                         settings.milvus_collection)
     contents = read_corpus(settings.corpus_dir, extraction_cache_for(settings))
     skipped = tuple(str(file) for file in contents.skipped)
     for reason in skipped:
@@ -110,6 +121,11 @@ def build_version(settings: Settings, embedder: Embedder, documents: list[Docume
                            "add policy documents first", status=422)
     report("chunked", len(passages), len(passages))
     version = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ") + "-" + uuid.uuid4().hex[:6]
+    if uses_milvus(settings):
+        embedded = _build_in_milvus(settings, embedder, version, documents, passages, progress,
+                                    report)
+        return BuildResult(version, len(documents), len(passages), embedded,
+                           time.perf_counter() - started)
     folder = settings.index_dir / f".build-{version}"
     folder.mkdir(parents=True)  # before embedding: a build killed mid-way leaves it behind
     try:
@@ -135,6 +151,33 @@ def build_version(settings: Settings, embedder: Embedder, documents: list[Docume
                        time.perf_counter() - started)
 
 
+def _build_in_milvus(settings: Settings, embedder: Embedder, version: str,
+                     documents: list[Document], passages: list[Passage], progress: bool,
+                     report: Progress) -> int:
+    """The version's collections written whole, then the alias moved to them and old
+    versions dropped (service/index/milvus_store.py); returns how many texts were embedded."""
+    texts = [embedding_text(p) for p in passages]
+    cache = PassageVectorCache(settings.data_dir / "embedding_cache.sqlite")
+    vectors, embedded = cache.embed(
+        embedder, texts, settings.embed_batch_size, progress,
+        on_progress=lambda done, total: report("embedded", done, total))
+    spec = choose_spec(len(passages))
+    data = milvus_store.VersionData(
+        version=version,
+        manifest=_manifest(version, settings, embedder, spec, documents, passages),
+        passages=passages, vectors=vectors, spec=spec, words=build_bm25(texts),
+        chars=build_bm25(texts, "chars"),
+        docs=build_bm25(document_texts(documents, passages), "chars"),
+        passage_docs=passage_document_rows(passages), document_ids=list(document_rows(passages)))
+    client = milvus_store.client_for(settings)
+    prefix = settings.milvus_collection
+    milvus_store.write_version(client, prefix, data)
+    milvus_store.switch_alias(client, prefix, version)
+    milvus_store.prune(client, prefix, settings.keep_versions)
+    report("published", len(passages), len(passages))
+    return embedded
+
+
 def _chunk_all(documents: list[Document], params: ChunkingParams,
                previous: dict[str, list[Passage]]) -> list[Passage]:
     passages: list[Passage] = []
@@ -146,17 +189,23 @@ def _chunk_all(documents: list[Document], params: ChunkingParams,
 def _previous_passages(settings: Settings, params: ChunkingParams,
                        documents: list[Document]) -> dict[str, list[Passage]]:
     """Passages of the current version for documents whose bytes and metadata are unchanged."""
-    version = current_version(settings.index_dir)
-    folder = versions_dir(settings.index_dir) / (version or "")
-    if version is None or not (folder / MANIFEST).exists():
-        return {}
-    manifest = read_manifest(folder)
+    if uses_milvus(settings):
+        stored = current_passages(settings)
+        if stored is None:
+            return {}
+        manifest, read = stored[0], lambda: stored[1]
+    else:
+        version = current_version(settings.index_dir)
+        folder = versions_dir(settings.index_dir) / (version or "")
+        if version is None or not (folder / MANIFEST).exists():
+            return {}
+        manifest, read = read_manifest(folder), lambda: read_passages(folder)
     if manifest.get("chunking") != _chunking_manifest(params):
         return {}
     old = manifest.get("documents", {})
     unchanged = {d.id for d in documents if old.get(d.id, {}).get("fingerprint") == _fingerprint(d)}
     grouped: dict[str, list[Passage]] = {}
-    for passage in read_passages(folder):
+    for passage in read():
         if passage.document_id in unchanged:
             grouped.setdefault(passage.document_id, []).append(passage)
     return grouped

@@ -33,7 +33,7 @@ from service.embedding.embedders import Embedder
 from service.index.build import BuildResult, Progress, rebuild
 from service.index.build_lock import build_lock
 from service.index.shared_uploads import SharedUploads, shared_uploads_for
-from service.index.store import current_version, read_manifest, versions_dir
+from service.index.vector_store import current_manifest, version_manifest
 from service.ingest.chunking import ChunkingParams, chunk_document
 from service.ingest.corpus import SIDECAR_SUFFIX, TEXT_SUFFIXES, parse_front_matter, read_file
 from service.ingest.extraction import SUPPORTED_SUFFIXES, decode_text, extract, safe_filename
@@ -155,13 +155,8 @@ def remove_document(settings: Settings, embedder: Embedder, document_id: str, *,
 
 def indexed_documents(settings: Settings) -> dict[str, dict[str, Any]]:
     """The manifest entries of the version CURRENT names, by id (empty before the first build)."""
-    version = current_version(settings.index_dir)
-    if version is None:
-        return {}
-    try:
-        return read_manifest(versions_dir(settings.index_dir) / version)["documents"]
-    except FileNotFoundError:
-        return {}
+    manifest = current_manifest(settings)
+    return manifest["documents"] if manifest is not None else {}
 
 
 def check_size(name: str, size: int, settings: Settings) -> None:
@@ -241,7 +236,7 @@ def _store(settings: Settings, embedder: Embedder, upload: _Upload, wait: bool,
             change.set_aside(path)
         change.put(relative)
         result = change.rebuild(settings, embedder, on_progress)
-    documents_now = read_manifest(versions_dir(settings.index_dir) / result.version)["documents"]
+    documents_now = (version_manifest(settings, result.version) or {"documents": {}})["documents"]
     return _added([d.id for d in documents], documents_now, created=True)
 
 

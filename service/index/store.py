@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,8 @@ import numpy as np
 
 from service.core.errors import IndexMismatch, NotReady
 from service.core.models import Passage
-from service.index.bm25 import BM25Index
+from service.index.bm25 import BM25Index, TermStatistics
+from service.index.channels import FaissChannels, IndexChannels
 from service.index.doc_rank import DOCUMENT_PREFIX, passage_document_rows
 from service.index.vector_index import IndexSpec, load_index
 
@@ -36,19 +38,33 @@ PASSAGES = "passages.jsonl"
 
 @dataclass(frozen=True)
 class LoadedIndex:
+    """One index version in memory. From a version folder: FAISS ``vectors`` and the BM25
+    arrays, searched through ``FaissChannels``; from Milvus (``vector_store=milvus``):
+    ``vectors`` is None, ``bm25`` holds term statistics only and ``search`` is the store's
+    channels."""
+
     version: str
     folder: Path
     manifest: dict[str, Any]
     passages: list[Passage]
-    vectors: faiss.Index
-    bm25: BM25Index
+    vectors: faiss.Index | None
+    bm25: BM25Index | TermStatistics  # what evidence weighs question words with
     chars: BM25Index | None = None  # char uni+bigram BM25 over the same texts as ``bm25``
     doc_chars: BM25Index | None = None  # char BM25 over title + whole text; rows = documents
     passage_docs: np.ndarray | None = None  # int32 document row of each passage
+    search: IndexChannels | None = None  # the channels when they are not the folder's
 
     @property
     def documents(self) -> dict[str, dict[str, Any]]:
         return self.manifest["documents"]
+
+    @cached_property
+    def channels(self) -> IndexChannels:
+        if self.search is not None:
+            return self.search
+        assert self.vectors is not None and isinstance(self.bm25, BM25Index)
+        return FaissChannels(self.vectors, self.bm25, self.chars, self.doc_chars,
+                             self.passage_docs)
 
 
 def versions_dir(index_dir: Path) -> Path:
