@@ -22,9 +22,6 @@ SERVICES: dict[str, Any] = COMPOSE["services"]
 NGINX = (REPO / "deploy" / "nginx.conf").read_text("utf-8")
 REPLICAS = ["policybot-a", "policybot-b"]
 SERVE_PORT = 8000  # the Dockerfile's CMD: policybot serve --port 8000
-# Settings of the Milvus vector store, built on the `milvus` branch at the same time; drop
-# this once both branches are merged (the test then holds every name to Settings).
-MILVUS_BRANCH = {"vector_store", "milvus_uri", "milvus_token", "milvus_collection"}
 
 
 def documented_ports() -> dict[str, list[int]]:
@@ -49,7 +46,7 @@ def interpolated(value: str) -> str:
 def test_every_policybot_setting_is_a_settings_field() -> None:
     names = {key for service in SERVICES for key in environment(service)
              if key.startswith("POLICYBOT_")}
-    fields = {f"POLICYBOT_{name.upper()}" for name in set(Settings.model_fields) | MILVUS_BRANCH}
+    fields = {f"POLICYBOT_{name.upper()}" for name in set(Settings.model_fields)}
     assert names and names <= fields, names - fields
     assert "POLICYBOT_DATABASE_URL" in names
 
@@ -113,6 +110,6 @@ def test_the_replicas_are_built_with_extras_the_project_has() -> None:
     extras = tomllib.loads((REPO / "pyproject.toml").read_text("utf-8"))["project"][
         "optional-dependencies"]
     asked = SERVICES["policybot-a"]["build"]["args"]["EXTRAS"].split(",")
-    assert "postgres" in asked and set(asked) - {"milvus"} <= set(extras)  # see MILVUS_BRANCH
+    assert {"postgres", "milvus"} <= set(asked) <= set(extras)
     assert SERVICES["policybot-a"]["build"]["context"] == ".."
     assert 'ARG EXTRAS=""' in (REPO / "Dockerfile").read_text("utf-8")

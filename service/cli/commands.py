@@ -27,7 +27,8 @@ from service.evaluation.retrieval_eval import (
     read_jsonl,
     score_retrieval,
 )
-from service.index.build import reindex
+from service.index.build import rebuild, reindex
+from service.index.build_lock import build_lock
 from service.index.policy_status import DocumentStatus
 from service.index.vector_store import current_version, where
 from service.storage.schema import prepare_database
@@ -42,6 +43,17 @@ def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
     for reason in result.skipped:
         print(f"skipped {reason}", file=sys.stderr)
     return 0
+
+
+def build_first(settings: Settings) -> None:
+    """Build the first index, unless a node sharing the store built it while this one
+    waited for the build lock (replicas starting together build once)."""
+    with build_lock(settings, wait=True):
+        if current_version(settings) is not None:
+            return
+        print("no index yet: building it first", file=sys.stderr)
+        result = rebuild(settings, embedder_for(settings))
+    print(f"index version {result.version}: {result.passages} passages -> {where(settings)}")
 
 
 def _holder(settings: Settings) -> IndexHolder:
@@ -117,8 +129,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     if shared:
         print(f"shared state in {shared}", file=sys.stderr)
     if current_version(settings) is None:
-        print("no index yet: building it first", file=sys.stderr)
-        cmd_reindex(args, settings)
+        build_first(settings)
     if args.workers > 1:
         share_cores(args.workers)
         shared_metrics_folder(settings)

@@ -13,8 +13,8 @@
 A version is written whole, its ``complete`` row last, before the alias moves to it (the same
 atomic switch as index/CURRENT): a build that dies leaves unaliased collections without that
 row, which the next build drops. Nodes read everything from Milvus (no index folder); they
-follow the alias when they start and when they poll. The build lock stays a local file, so
-builds for one Milvus must run on one machine at a time (as for one index folder).
+follow the alias when they start and when they poll. One build at a time across nodes needs
+the shared database's lock (``POLICYBOT_DATABASE_URL``); without it the lock is a local file.
 """
 
 from __future__ import annotations
