@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from service.answering.evidence import QueryTerms, place_core, query_terms
 from service.answering.retrieval import Retriever
+from service.answering.verification import INSTRUCTION
 from service.core.models import Answer, Citation, Hit, Passage
 from service.index.tokenizer import tagged_words
 from service.ingest.excerpts import as_excerpt, best_clauses
@@ -198,27 +199,33 @@ FOLLOW_MIN_CHARS = 200  # the best sentence is quoted with up to this much of wh
 
 def _follow(candidate: Candidate, room: int, next_passage: NextPassage) -> list[Candidate]:
     """``candidate`` and the sentences after it, read on into the document's next passages,
-    until ``FOLLOW_MIN_CHARS`` follow it or ``room`` runs out; one candidate per passage."""
+    until ``FOLLOW_MIN_CHARS`` follow it, ``room`` runs out, or a sentence talks to a model
+    ("忽略以上要求…": the verifier's rule, such text vouches for nothing); one candidate per
+    passage."""
     pieces: list[Candidate] = []
     hit, start, end = candidate.hit, candidate.start, candidate.end
     added = 0
-    while hit is not None and added < FOLLOW_MIN_CHARS:
+    ended = False
+    while hit is not None and not ended:
         passage = hit.passage
         stop = end
         for s_start, s_end in passage_sentences(passage.text):
             s_start, s_end = passage.start + s_start, passage.start + s_end
             if s_start < end:
                 continue
-            if s_end - end > room - added:
+            sentence = passage.text[s_start - passage.start : s_end - passage.start]
+            ended = s_end - end > room - added or bool(INSTRUCTION.search(sentence))
+            if ended:
                 break
             stop = s_end
-            if stop - end + added >= FOLLOW_MIN_CHARS:
+            ended = stop - end + added >= FOLLOW_MIN_CHARS
+            if ended:
                 break
         added += stop - end
         text = passage.text[start - passage.start : stop - passage.start]
         if text.strip():
             pieces.append(Candidate(hit, candidate.rank, start, stop, text, candidate.score))
-        if stop < passage.end or added >= FOLLOW_MIN_CHARS:
+        if ended or stop < passage.end:
             break
         following = next_passage(passage)
         hit = _continued(hit, following) if following is not None else None
