@@ -69,12 +69,19 @@ def running_server(settings: Settings, log: Path, *, token: str, workers: int = 
             _wait_ready(server)
             yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=20)
+        stop_process(process)
+
+
+def stop_process(process: subprocess.Popen, seconds: float = 20) -> None:  # type: ignore[type-arg]
+    """Terminate ``process``; kill it if it has not ended within ``seconds``."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=seconds)
 
 
 def _wait_ready(server: RunningServer) -> None:
@@ -106,12 +113,7 @@ def milvus_lite_server(data_dir: Path, log: Path | None = None) -> Iterator[str]
         _wait_port(port, process, log)
         yield f"http://127.0.0.1:{port}"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=20)
+        stop_process(process)
 
 
 def _wait_port(port: int, process: subprocess.Popen, log: Path) -> None:  # type: ignore[type-arg]

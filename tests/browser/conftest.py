@@ -23,6 +23,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.llm_double import LLMDouble, running_double
+from tests.servers import stop_process
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -67,13 +68,7 @@ def _wait_ready(server: Server) -> None:
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=15)
+    stop_process(process, 15)
 
 
 @contextmanager

@@ -25,6 +25,7 @@ from service.embedding.embedders import Embedder
 from service.index.build import reindex
 from service.index.store import current_version, load_current, versions_dir
 from tests.filemakers import POLICY_PARAGRAPHS, make_pdf
+from tests.servers import stop_process
 
 pytestmark = pytest.mark.slow
 
@@ -88,12 +89,7 @@ def server(settings: Settings, tmp_path: Path) -> Iterator[httpx.Client]:
             wait_until_ready(client, process, tmp_path / "server.log")
             yield client
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, 15)
 
 
 def wait_until_ready(client: httpx.Client, process: subprocess.Popen, log: Path) -> None:  # type: ignore[type-arg]
