@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,7 +40,10 @@ def postgres_server() -> Iterator[PostgresCluster]:
     """A throwaway PostgreSQL cluster on a free port of 127.0.0.1 (tests/pg.py), stopped and
     removed at the end of the session; skipped when Debian's postgresql is not installed."""
     if postgres_bin("initdb") is None:
-        pytest.skip("PostgreSQL is not installed (.ci/install-postgres installs it)")
+        message = "PostgreSQL is not installed: run `bash .ci/install-postgres`"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
     with PostgresCluster.running() as cluster:
         yield cluster
 

@@ -12,16 +12,13 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("pymilvus")
-pytest.importorskip("milvus_lite")
-
-from service.answering.serving import IndexHolder  # noqa: E402
-from service.core.errors import NotReady  # noqa: E402
-from service.index.build import reindex  # noqa: E402
-from service.index.vector_store import current_version  # noqa: E402
-from tests.conftest import REPO, SEED_CORPUS, make_settings  # noqa: E402
-from tests.fakes import BigramEmbedder  # noqa: E402
-from tests.servers import milvus_lite_server  # noqa: E402
+from service.answering.serving import IndexHolder
+from service.core.errors import NotReady
+from service.index.build import reindex
+from service.index.vector_store import current_version
+from tests.conftest import REPO, SEED_CORPUS, make_settings
+from tests.fakes import BigramEmbedder
+from tests.servers import milvus_lite_server
 
 NODE = """
 import json, sys

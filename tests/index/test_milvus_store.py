@@ -8,19 +8,16 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("pymilvus")
-pytest.importorskip("milvus_lite")
-
-from service.answering.retrieval import MODES, Retriever  # noqa: E402
-from service.answering.serving import IndexHolder  # noqa: E402
-from service.core.errors import NotReady  # noqa: E402
-from service.core.settings import Settings  # noqa: E402
-from service.embedding.query_vectors import QueryVectors  # noqa: E402
-from service.index import milvus_store  # noqa: E402
-from service.index.build import reindex  # noqa: E402
-from service.index.vector_store import current_version, load_current  # noqa: E402
-from tests.conftest import SEED_CORPUS, make_settings  # noqa: E402
-from tests.fakes import BigramEmbedder  # noqa: E402
+from service.answering.retrieval import MODES, Retriever
+from service.answering.serving import IndexHolder
+from service.core.errors import NotReady
+from service.core.settings import Settings
+from service.embedding.query_vectors import QueryVectors
+from service.index import milvus_store
+from service.index.build import reindex
+from service.index.vector_store import current_version, load_current
+from tests.conftest import SEED_CORPUS, make_settings
+from tests.fakes import BigramEmbedder
 
 QUESTIONS = Path(__file__).parents[1] / "data" / "seed_questions.jsonl"
 
