@@ -33,12 +33,12 @@ def test_a_sentence_below_six_tenths_of_the_best_coverage_is_left_out() -> None:
     assert [c.text for c in chosen] == TEXTS[:2]
 
 
-def test_a_lower_ranked_passage_pays_two_hundredths_per_rank() -> None:
+def test_a_lower_ranked_passage_pays_a_tenth_per_rank() -> None:
     """Only one sentence fits the budget: the better one after the rank penalty wins."""
-    first, later = candidate(TEXTS[0], 0.50, rank=0), candidate(TEXTS[1], 0.55, rank=3)
-    assert choose_sentences([later, first], len(TEXTS[0]))[0].text == TEXTS[0]  # 0.55 - 0.06
-    closer = candidate(TEXTS[1], 0.55, rank=2)
-    assert choose_sentences([first, closer], len(TEXTS[0]))[0].text == TEXTS[1]  # 0.55 - 0.04
+    first, later = candidate(TEXTS[0], 0.50, rank=0), candidate(TEXTS[1], 0.75, rank=3)
+    assert choose_sentences([later, first], len(TEXTS[0]))[0].text == TEXTS[0]  # 0.75 - 0.3
+    closer = candidate(TEXTS[1], 0.75, rank=2)
+    assert choose_sentences([first, closer], len(TEXTS[0]))[0].text == TEXTS[1]  # 0.75 - 0.2
 
 
 @pytest.mark.parametrize(("other", "kept"), [
