@@ -58,6 +58,12 @@ class TurnIn(StrictModel):
                                examples=["济南高新区还将惠企政策全部纳入线上“泉惠企”平台……[1]"])
 
 
+IncludeExpired = Annotated[bool, Field(
+    strict=True,
+    description="true: also use notices that have expired or been replaced (their citations "
+                "say 已失效 / 已被替代); false: only notices in force or of unknown status.")]
+
+
 class AskRequest(StrictModel):
     question: UserText = Field(
         description="The question, 1–500 characters after trimming.",
@@ -81,11 +87,7 @@ class AskRequest(StrictModel):
         description="true: answer as text/event-stream with events `citations`, `sentence` "
                     "(one verified sentence at a time), then `done` (this same JSON object); "
                     "an error after the stream began comes as an `error` event.")
-    include_expired: bool = Field(
-        False, strict=True,
-        description="true: also use notices that have expired or been replaced (their "
-                    "citations say 已失效 / 已被替代); false: only notices in force or of "
-                    "unknown status.")
+    include_expired: IncludeExpired = False
 
 
 class SearchRequest(StrictModel):
@@ -94,11 +96,7 @@ class SearchRequest(StrictModel):
         examples=["企业在哪里可以查到惠企政策"],
     )
     top_k: TopK | None = Field(None, examples=[5])
-    include_expired: bool = Field(
-        False, strict=True,
-        description="true: also use notices that have expired or been replaced (their "
-                    "citations say 已失效 / 已被替代); false: only notices in force or of "
-                    "unknown status.")
+    include_expired: IncludeExpired = False
 
 
 class PolicyOut(BaseModel):
