@@ -159,14 +159,16 @@ def profile_out(profile: Profile) -> ProfileOut:
                       qualifications=list(profile.qualifications), needs=list(profile.needs))
 
 
-def match_out(match: Match, evidence: Evidence, marker: int) -> MatchOut:
-    """One match with its summary, and per reason the sentence that says it."""
+def match_out(match: Match, evidence: Evidence, marker: int,
+              statuses: Statuses | None = None) -> MatchOut:
+    """One match with its summary, and per reason the sentence that says it (with its
+    notice's agency, number, dates and status when ``statuses`` are given)."""
     passage = match.card.passage
     quotes = {quote.start: quote for _, quote in evidence.quotes}  # distinct sentences
     return MatchOut(
         title=passage.heading or passage.title, summary=evidence.summary.text,
         reasons=list(match.reasons), score=match.score,
-        citations=[citation_out(match.citation(marker, q)) for q in quotes.values()],
+        citations=[citation_out(match.citation(marker, q), statuses) for q in quotes.values()],
         triggers={reason: match.triggers(facet, tag) for reason, facet, tag in match.reason_tags()},
     )
 

@@ -255,6 +255,7 @@ class MatchRequest(StrictModel):
     profile: ProfileIn
     limit: int = Field(20, strict=True, ge=1, le=100, description="Matches per page, 1–100.")
     offset: int = Field(0, strict=True, ge=0, le=MAX_OFFSET, description="Matches to skip.")
+    include_expired: IncludeExpired = False
 
 
 class ProfileOut(BaseModel):

@@ -300,13 +300,14 @@ def cmd_match(args: argparse.Namespace, settings: Settings) -> int:
     from service.api.presenters import match_out, profile_out
     from service.matching.matcher import build_profile, grouped
 
-    matcher = _holder(settings).snapshot().matcher
+    snapshot = _holder(settings).snapshot().including_expired(args.include_expired)
+    matcher, statuses = snapshot.matcher, snapshot.statuses.by_document()
     profile = build_profile(matcher.taxonomy, args.industry, args.qualification, args.need,
                             args.foreign_staff, args.text)
     matches = matcher.match(profile)
     shown = matches[: args.limit or None]
     if args.json:
-        items = [match_out(m, matcher.explain(m, profile), i).model_dump()
+        items = [match_out(m, matcher.explain(m, profile), i, statuses).model_dump()
                  for i, m in enumerate(shown, 1)]
         print(_json({"total": len(matches), "profile": profile_out(profile).model_dump(),
                      "matches": items}))
@@ -322,6 +323,7 @@ def cmd_match(args: argparse.Namespace, settings: Settings) -> int:
             summary = matcher.explain(match, profile).summary.text
             print(textwrap.indent(textwrap.fill(summary, 60), "   "))
             print(f"   来源：{passage.title}（{passage.date or '日期不详'}）{passage.id}")
+            print(f"   {policy_line(statuses.get(passage.document_id))}")
     if len(shown) < len(matches):
         print(f"\n另有 {len(matches) - len(shown)} 项未列出（去掉 --limit 可看全部）")
     return 0

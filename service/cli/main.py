@@ -124,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     match.add_argument("--text", help="free text describing the enterprise (tagged, merged in)")
     match.add_argument("--limit", type=int, default=0, help="show only the first N matches")
     match.add_argument("--json", action="store_true", help="print the API's JSON shape")
+    match.add_argument("--include-expired", action="store_true",
+                       help="also match notices that expired or were replaced")
     evaluate_match = add("eval-match", c.cmd_eval_match,
                          "measure matching recall/exclusion on profiles with must_include phrases")
     evaluate_match.add_argument("profiles", type=Path,

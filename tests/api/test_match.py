@@ -188,6 +188,7 @@ def test_cli_match_prints_the_count_and_the_grouped_list(
     assert "理由：需求：金融；需求：人才" in out
     assert "来源：济南高新区2023年前三季度经济运行与高质量发展综述（2023-11）" \
         "jinan-hitech-2023-q3#5" in out
+    assert "状态：未知" in out  # the seed reports carry no dates
 
 
 def test_cli_match_json_has_the_api_shape(

@@ -178,3 +178,13 @@ def test_matching_leaves_out_lapsed_notices(client: TestClient) -> None:
     matched = {c["document_id"] for m in response.json()["matches"] for c in m["citations"]}
     assert "notices/rent-relief-2023" in matched
     assert not matched & {"notices/rent-relief-2021", "notices/share-staff-2020"}
+
+
+def test_matching_with_include_expired_shows_lapsed_notices_marked(client: TestClient) -> None:
+    response = client.post("/api/v1/match", json={"profile": {"needs": ["用地", "资金"]},
+                                                  "limit": 100, "include_expired": True})
+    assert response.status_code == 200, response.text
+    policies = {c["document_id"]: c["policy"] for m in response.json()["matches"]
+                for c in m["citations"]}
+    assert policies["notices/rent-relief-2021"]["status_label"] == "已被替代"
+    assert policies["notices/rent-relief-2023"]["status_label"] == "有效"

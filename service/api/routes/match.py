@@ -23,13 +23,14 @@ router = APIRouter(prefix="/api/v1", tags=["matching"],
 @router.post("/match", response_model=MatchResponse,
              summary="Every policy and service that applies to an enterprise")
 def match(body: MatchRequest, snapshot: SnapshotDep) -> MatchResponse:
-    matcher = snapshot.matcher
+    snapshot = snapshot.including_expired(body.include_expired)
+    matcher, statuses = snapshot.matcher, snapshot.statuses.by_document()
     profile = profile_from(body.profile, matcher.taxonomy)
     matches = matcher.match(profile)
     page = matches[body.offset : body.offset + body.limit]
     return MatchResponse(
         total=len(matches), profile=profile_out(profile),
-        matches=[match_out(m, matcher.explain(m, profile), body.offset + i)
+        matches=[match_out(m, matcher.explain(m, profile), body.offset + i, statuses)
                  for i, m in enumerate(page, 1)],
     )
 
