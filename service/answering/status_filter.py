@@ -95,21 +95,37 @@ class _MaskedChannels:
         self._allowed = allowed
         self.has_chars = inner.has_chars
         self.document_count = inner.document_count
+        self.passage_docs = inner.passage_docs
+        self._left_out: tuple[np.ndarray | None, frozenset[int]] = (None, frozenset())
 
     def for_query(self, query: str, query_vector: np.ndarray | None) -> QueryChannels:
         asked = self._inner.for_query(query, query_vector)
         allowed = self._allowed()
-        return asked if allowed is None else _MaskedQuery(asked, allowed)
+        if allowed is None:
+            return asked
+        return _MaskedQuery(asked, allowed, self._documents_left_out(allowed))
+
+    def _documents_left_out(self, allowed: np.ndarray) -> frozenset[int]:
+        """The document rows of the passages not allowed (a notice is left out whole)."""
+        known, documents = self._left_out
+        if known is not allowed:
+            docs = self.passage_docs
+            documents = frozenset() if docs is None else frozenset(
+                np.unique(docs[~allowed]).tolist())
+            self._left_out = (allowed, documents)
+        return documents
 
 
 class _MaskedQuery:
     """One question's channels without the rows not allowed; the top lists are asked deeper
     by the number left out, so k rows still come back when there are k."""
 
-    def __init__(self, inner: QueryChannels, allowed: np.ndarray) -> None:
+    def __init__(self, inner: QueryChannels, allowed: np.ndarray,
+                 documents_left_out: frozenset[int]) -> None:
         self._inner = inner
         self._allowed = allowed
         self._left_out = int(np.count_nonzero(~allowed))
+        self._documents_left_out = documents_left_out
 
     def dense_top(self, k: int) -> dict[int, float]:
         return self._kept(self._inner.dense_top(k + self._left_out), k)
@@ -123,8 +139,11 @@ class _MaskedQuery:
     def lexical_of(self, analyzer: str, rows: list[int]) -> dict[int, float]:
         return self._inner.lexical_of(analyzer, rows)
 
-    def documents_of(self, rows: list[int]) -> dict[int, float]:
-        return self._inner.documents_of(rows)
+    def documents_of(self, rows: list[int],
+                     left_out: frozenset[int] = frozenset()) -> dict[int, float]:
+        """Normalised by the best document still allowed, as if the others were never
+        indexed (the left-out notice would otherwise set the scale)."""
+        return self._inner.documents_of(rows, left_out | self._documents_left_out)
 
     def _kept(self, ranked: dict[int, float], k: int) -> dict[int, float]:
         kept = [(row, score) for row, score in ranked.items() if self._allowed[row]]

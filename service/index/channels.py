@@ -32,13 +32,16 @@ class QueryChannels(Protocol):
     def lexical_of(self, analyzer: str, rows: list[int]) -> dict[int, float]:
         """BM25 over ``analyzer``'s tokens of each of ``rows`` (0.0 where no term matches)."""
 
-    def documents_of(self, rows: list[int]) -> dict[int, float]:
-        """Each row's document score in the document channel, divided by the best one's."""
+    def documents_of(self, rows: list[int],
+                     left_out: frozenset[int] = frozenset()) -> dict[int, float]:
+        """Each row's document score in the document channel, divided by the best one's
+        among the documents not ``left_out`` (document rows)."""
 
 
 class IndexChannels(Protocol):
     has_chars: bool  # the character channel exists (versions built before it have none)
     document_count: int  # rows of the document channel (0: none)
+    passage_docs: np.ndarray | None  # passage row -> document row (None: no such channel)
 
     def for_query(self, query: str, query_vector: np.ndarray | None) -> QueryChannels: ...
 
@@ -92,11 +95,13 @@ class FaissQuery:
         scores = self._analyzer_scores(analyzer)
         return {r: float(scores[r]) for r in rows}
 
-    def documents_of(self, rows: list[int]) -> dict[int, float]:
+    def documents_of(self, rows: list[int],
+                     left_out: frozenset[int] = frozenset()) -> dict[int, float]:
         doc_chars, passage_docs = self.channels.doc_chars, self.channels.passage_docs
         assert doc_chars is not None and passage_docs is not None
         scores = doc_chars.scores(self.query)
-        best = float(scores.max()) if len(scores) else 0.0
+        kept = np.delete(scores, list(left_out)) if left_out else scores
+        best = float(kept.max()) if len(kept) else 0.0
         if best <= 0:
             return dict.fromkeys(rows, 0.0)
         documents = passage_docs[np.asarray(rows, dtype=np.int64)]

@@ -88,15 +88,18 @@ class MilvusQuery:
         return {r: float(impact_sum(weights, fetched[r][field])) if weights else 0.0
                 for r in rows}
 
-    def documents_of(self, rows: list[int]) -> dict[int, float]:
-        """The document channel: Milvus finds the best document; its score and those of the
-        rows' documents are computed from their fetched vectors."""
+    def documents_of(self, rows: list[int],
+                     left_out: frozenset[int] = frozenset()) -> dict[int, float]:
+        """The document channel: Milvus finds the best document not ``left_out``; its score
+        and those of the rows' documents are computed from their fetched vectors."""
         weights = self._weights_of(self.channels.statistics["docs"], "docs")
         if not weights:
             return dict.fromkeys(rows, 0.0)
         docs_name = self.channels.names.docs
         query = {dimension: float(weight) for dimension, weight in weights}
-        best = self._search(docs_name, "chars", query, 1, {"metric_type": "IP"}, seen=False)
+        found = self._search(docs_name, "chars", query, 1 + len(left_out),
+                             {"metric_type": "IP"}, seen=False)
+        best = [hit for hit in found if hit[0] not in left_out][:1]
         documents = self.channels.passage_docs[np.asarray(rows, dtype=np.int64)]
         wanted = sorted({int(d) for d in documents} | {row for row, _ in best})
         vectors = {r["row"]: r["chars"] for r in

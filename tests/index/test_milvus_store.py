@@ -176,3 +176,21 @@ def test_a_bad_milvus_uri_is_one_clear_line(fast_index: Settings, uri: str, says
     error = capsys.readouterr().err
     assert says in error and "POLICYBOT_MILVUS_URI" in error
     assert "Traceback" not in error
+
+
+def test_a_left_out_notice_does_not_set_the_document_channels_scale(
+        fast_index: Settings, milvus_index: Settings) -> None:
+    """An expired (or, in `eval --answers`, hidden) notice is left out as if never indexed:
+    the best document still in play scores 1 in the document channel, on either store."""
+    from service.evaluation.answer_eval import without_documents
+
+    gold = "jinan-hitech-2023-q3"
+    for settings in (fast_index, milvus_index):
+        full = retriever(settings, BigramEmbedder())
+        rows = list(range(len(full.index.passages)))
+        others = [r for r, p in enumerate(full.index.passages) if p.document_id != gold]
+        shown = full.index.channels.for_query("工作居留一件事", None).documents_of(rows)
+        hidden = without_documents(full, {gold}).index.channels.for_query(
+            "工作居留一件事", None).documents_of(rows)
+        assert max(shown[r] for r in others) < 0.99, settings.vector_store
+        assert max(hidden[r] for r in others) == pytest.approx(1.0), settings.vector_store
