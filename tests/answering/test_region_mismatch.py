@@ -58,3 +58,17 @@ def test_a_national_notice_answers_for_any_region(tmp_path: Path) -> None:
     holder = holder_over(tmp_path, {"national.txt": NATIONAL, "beijing.txt": BEIJING})
     answer = holder.snapshot().answerer.answer(QUESTION)
     assert answer.found and "贷款贴息" in answer.text
+
+
+BEIJING_FAIR = ("---\ntitle: 北京市关于做好展会服务工作的通知\n---\n"
+                "北京市对暂停举办的展会项目给予场租补贴。参展的中小企业可申请补贴。\n")
+
+
+def test_a_later_sentence_from_the_regions_notice_does_not_carry_another_regions_answer(
+        tmp_path: Path) -> None:
+    """The answer would lead with 湖北省's loan subsidy and add a 北京市 line about fairs:
+    the notice it leads with decides which region it is about."""
+    holder = holder_over(tmp_path, {"hubei.txt": HUBEI, "beijing.txt": BEIJING_FAIR})
+    answer = holder.snapshot().answerer.answer(QUESTION)
+    assert not answer.found and "北京市" in answer.text
+    assert answer.hits[0].passage.document_id == "hubei"
