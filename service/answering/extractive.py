@@ -41,8 +41,17 @@ NO_EVIDENCE = float("-inf")  # a longer sentence is trimmed to its best clauses 
 
 
 def foreign_place_refusal(places: tuple[str, ...]) -> str:
+    """The refusal for places no text mentions at all."""
     named = "、".join(f"“{p}”" for p in places)
     return f"现有政策文本只涉及济南高新区，没有关于{named}的内容。" + REFUSAL.split("。", 1)[1]
+
+
+def other_region_refusal(places: tuple[str, ...]) -> str:
+    """The refusal when the texts mention the places but the best match is another region's
+    notice: saying the texts hold nothing about them would be untrue."""
+    named = "、".join(f"“{p}”" for p in places)
+    return (f"现有政策文本中没有找到{named}关于这个问题的规定；最接近的是其他地区的政策，"
+            "并不适用。" + REFUSAL.split("。", 1)[1])
 
 
 class Answerer(Protocol):
@@ -109,7 +118,7 @@ class ExtractiveAnswerer:
         chosen = choose_sentences(candidates, self.max_chars, self._next_passage)
         missing = self._places_not_in(terms.places, chosen[:1])  # the notice it leads with
         if missing:
-            refusal = foreign_place_refusal(missing)
+            refusal = other_region_refusal(missing)
             return Retrieved(hits, Answer(refusal, False, (), hits), evidence, False)
         return Retrieved(hits, _compose(chosen, hits), evidence)
 

@@ -44,7 +44,8 @@ def regional(tmp_path_factory: pytest.TempPathFactory) -> IndexHolder:
 def test_another_regions_notice_is_not_quoted_for_this_region(regional: IndexHolder) -> None:
     answer = regional.snapshot().answerer.answer(QUESTION)
     assert not answer.found and answer.citations == ()
-    assert "北京市" in answer.text
+    assert "“北京市”" in answer.text and "其他地区" in answer.text
+    assert "只涉及济南高新区" not in answer.text  # the texts do mention 北京市
 
 
 def test_the_same_question_about_the_notices_own_region_is_answered(
