@@ -13,7 +13,7 @@ answer with ``fallback_reason``.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 
 from service.answering.events import (
@@ -28,21 +28,26 @@ from service.answering.llm_client import ChatClient, LLMError
 from service.answering.prompts import NO_ANSWER, answer_messages
 from service.answering.sentence_stream import SentenceStream
 from service.answering.verification import SentenceVerifier, Verdict, best_quote
-from service.core.models import Answer, Citation, Hit, Turn
+from service.core.models import Answer, Citation, Hit, Passage, Turn
 from service.core.timing import record, stage
 
 MAX_PASSAGES = 5
 
 
+Describe = Callable[[str], str]  # document id -> its source line ("" when nothing is known)
+
+
 class GenerativeAnswerer:
     def __init__(self, extractive: ExtractiveAnswerer, client: ChatClient,
-                 verifier: SentenceVerifier, max_passages: int = MAX_PASSAGES) -> None:
+                 verifier: SentenceVerifier, max_passages: int = MAX_PASSAGES,
+                 describe: Describe | None = None) -> None:
         if max_passages < 1:
             raise ValueError(f"max_passages must be >= 1, got {max_passages}")
         self.extractive = extractive
         self.client = client
         self.verifier = verifier
         self.max_passages = max_passages
+        self.describe = describe
 
     def events(self, question: str, top_k: int = 5, history: Sequence[Turn] = (),
                budget_s: float | None = None) -> Iterator[Event]:
@@ -60,8 +65,9 @@ class GenerativeAnswerer:
         writer = _Writer(hits, self.verifier)
         reason: str | None
         try:
+            passages = [h.passage for h in hits]
             yield from writer.write(self.client, answer_messages(
-                question, [h.passage for h in hits], history), budget_s)
+                question, passages, history, self._sources(passages)), budget_s)
         except LLMError as exc:
             reason = exc.reason
         else:
@@ -72,6 +78,11 @@ class GenerativeAnswerer:
         if not writer.citations:
             yield from sentence_events(fallback)
         yield DoneEvent(replace(fallback, fallback_reason=reason, dropped=writer.dropped))
+
+
+    def _sources(self, passages: list[Passage]) -> list[str]:
+        describe = self.describe
+        return [describe(p.document_id) for p in passages] if describe else []
 
 
 def _timed(pieces: Iterator[str], name: str) -> Iterator[str]:

@@ -22,22 +22,28 @@ REWRITE_PROMPT = """把用户的追问改写成一个不依赖上下文、能单
 MAX_HISTORY_CHARS = 400  # per earlier answer sent to the LLM
 
 
-def passage_block(number: int, passage: Passage) -> str:
+def passage_block(number: int, passage: Passage, source: str = "") -> str:
+    """``source``: the notice's issuer, number, dates and status in one line, if known (the
+    model can then tell 湖北省's notice from 北京市's, and an expired one from one in force)."""
     date = f"（{passage.date}）" if passage.date else ""
     heading = f" · {passage.heading}" if passage.heading else ""
-    return f"[{number}] 《{passage.title}》{date}{heading}\n{passage.text}"
+    issued = f"\n来源：{source}" if source else ""
+    return f"[{number}] 《{passage.title}》{date}{heading}{issued}\n{passage.text}"
 
 
-def answer_messages(question: str, passages: Sequence[Passage],
-                    history: Sequence[Turn] = ()) -> list[dict[str, str]]:
+def answer_messages(question: str, passages: Sequence[Passage], history: Sequence[Turn] = (),
+                    sources: Sequence[str] = ()) -> list[dict[str, str]]:
     """System rules, the earlier turns, then one user message: the numbered passages
-    (title, date, text) fenced as data, and the question."""
+    (title, date, source line, text) fenced as data, and the question. ``sources`` go with
+    ``passages`` one to one (missing: none)."""
     messages = [{"role": "system", "content": SYSTEM_PROMPT}]
     for turn in history:
         messages.append({"role": "user", "content": turn.question})
         if turn.answer:
             messages.append({"role": "assistant", "content": turn.answer[:MAX_HISTORY_CHARS]})
-    blocks = "\n\n".join(passage_block(n, p) for n, p in enumerate(passages, start=1))
+    sources = [*sources, *[""] * (len(passages) - len(sources))]
+    blocks = "\n\n".join(passage_block(n, p, s)
+                           for n, (p, s) in enumerate(zip(passages, sources), start=1))
     messages.append({"role": "user", "content": (
         f"【资料开始】\n{blocks}\n【资料结束】\n\n"
         f"问题：{question}\n请按规则作答，每句标注资料编号。")})

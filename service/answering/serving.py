@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from service.answering.conversation import Conversation
@@ -165,10 +166,23 @@ class IndexHolder:
         generative = None
         if self.llm is not None:
             generative = GenerativeAnswerer(answerer, self.llm,
-                                            SentenceVerifier(self.settings.verify_coverage))
+                                            SentenceVerifier(self.settings.verify_coverage),
+                                            describe=source_lines(statuses))
         conversation = Conversation(profile_answerer, self.rewriter, generative)
         return Snapshot(version, retriever, profile_answerer, matcher, conversation, statuses,
                         everything)
+
+
+def source_lines(statuses: Statuses) -> Callable[[str], str]:
+    """Document id -> its issuer, number, dates and status in one line, for the LLM; ""
+    for a notice of which nothing is known (the seed reports: no line, no tokens)."""
+    def line(document_id: str) -> str:
+        status = statuses.by_document().get(document_id)
+        if status is None or (status.status == "unknown"
+                              and not (status.facts.agency or status.facts.doc_number)):
+            return ""
+        return status.line()
+    return line
 
 
 def _load_error(version: str, exc: Exception) -> str:

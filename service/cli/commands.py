@@ -114,12 +114,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 def policy_line(status: DocumentStatus | None) -> str:
     """发文机关、文号、日期 and 状态 of a cited notice, in one line."""
-    if status is None:
-        return "状态：未知"
-    facts = status.facts
-    known = [facts.agency, facts.doc_number, facts.issued and f"{facts.issued} 发布",
-             facts.expires and f"有效期至 {facts.expires}"]
-    return "　".join([*(k for k in known if k), f"状态：{status.label}"])
+    return "状态：未知" if status is None else status.line()
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:

@@ -34,6 +34,13 @@ class DocumentStatus:
     def lapsed(self) -> bool:
         return self.status in LAPSED
 
+    def line(self) -> str:
+        """发文机关、文号、日期 and 状态 in one line (the CLI's and the LLM's source line)."""
+        facts = self.facts
+        known = [facts.agency, facts.doc_number, facts.issued and f"{facts.issued} 发布",
+                 facts.expires and f"有效期至 {facts.expires}"]
+        return "　".join([*(k for k in known if k), f"状态：{self.label}"])
+
 
 def facts_of(entry: dict[str, Any]) -> PolicyFacts:
     """The facts a manifest entry holds (none for an index built before they existed)."""

@@ -18,6 +18,7 @@ from service.index.build import reindex
 from service.index.policy_status import document_statuses
 from tests.conftest import SEED_CORPUS, make_settings
 from tests.fakes import BigramEmbedder
+from tests.llm_double import grounded, running_double
 
 NOTICES = Path(__file__).resolve().parent.parent / "data" / "policy_notices"
 TOKEN = "test-admin-token"
@@ -188,3 +189,20 @@ def test_matching_with_include_expired_shows_lapsed_notices_marked(client: TestC
                 for c in m["citations"]}
     assert policies["notices/rent-relief-2021"]["status_label"] == "已被替代"
     assert policies["notices/rent-relief-2023"]["status_label"] == "有效"
+
+
+def test_the_llm_is_told_each_notices_issuer_number_and_status(notices_index: Settings) -> None:
+    """Over the protocol double (no LLM weights here): each passage block sent carries its
+    notice's source line, so the model can tell an expired notice or another issuer's."""
+    with running_double() as double:
+        double.reply = grounded
+        settings = notices_index.model_copy(update={"llm_base_url": double.url})
+        with TestClient(create_app(settings, embedder=BigramEmbedder())) as llm_client:
+            ask(llm_client, SHARED_STAFF, include_expired=True)
+        sent = double.requests[-1]["body"]["messages"][-1]["content"]
+    blocks = {b.split("》", 1)[0]: b for b in sent.split("\n\n[")}
+    staff = next(b for title, b in blocks.items() if "共享用工" in title)
+    assert "来源：济南高新区管委会　济高管发〔2020〕8号　2020-03-02 发布" in staff
+    assert "状态：已失效" in staff
+    report = next(b for title, b in blocks.items() if "前三季度" in title)
+    assert "来源：" not in report  # nothing is known of the seed report: no line
