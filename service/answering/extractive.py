@@ -30,7 +30,7 @@ REFUSAL = (
 )
 MAX_SENTENCES = 4
 # A sentence must cover at least this share of the best one's coverage; picked with
-# `eval --answers` on ncp dev (0.6 -> 0.4: quote_has 0.740 / 0.752 -> 0.743 / 0.771 on its halves).
+# `eval --answers` on ncp dev (0.6 -> 0.4: quote_has 0.740 / 0.758 -> 0.743 / 0.777 on its halves).
 SCORE_FLOOR = 0.4
 # Per retrieval rank, subtracted from a sentence's coverage when ranking; picked with
 # `eval --answers` on ncp dev (0.02 -> 0.1 raised quote_has on both halves of the set).
@@ -40,18 +40,23 @@ LONG_SENTENCE = 160
 NO_EVIDENCE = float("-inf")  # a longer sentence is trimmed to its best clauses (excerpts.py)
 
 
+REFERRAL = REFUSAL.split("。", 1)[1]  # where to get human help
+
+
+def _named(places: tuple[str, ...]) -> str:
+    return "、".join(f"“{p}”" for p in places)
+
+
 def foreign_place_refusal(places: tuple[str, ...]) -> str:
     """The refusal for places no text mentions at all."""
-    named = "、".join(f"“{p}”" for p in places)
-    return f"现有政策文本只涉及济南高新区，没有关于{named}的内容。" + REFUSAL.split("。", 1)[1]
+    return f"现有政策文本只涉及济南高新区，没有关于{_named(places)}的内容。" + REFERRAL
 
 
 def other_region_refusal(places: tuple[str, ...]) -> str:
     """The refusal when the texts mention the places but the best match is another region's
     notice: saying the texts hold nothing about them would be untrue."""
-    named = "、".join(f"“{p}”" for p in places)
-    return (f"现有政策文本中没有找到{named}关于这个问题的规定；最接近的是其他地区的政策，"
-            "并不适用。" + REFUSAL.split("。", 1)[1])
+    return (f"现有政策文本中没有找到{_named(places)}关于这个问题的规定；"
+            "最接近的是其他地区的政策，并不适用。" + REFERRAL)
 
 
 class Answerer(Protocol):
@@ -116,25 +121,21 @@ class ExtractiveAnswerer:
         if not self.policy.answers(candidates, list(hits)):
             return Retrieved(hits, Answer(REFUSAL, False, (), hits), evidence)
         chosen = choose_sentences(candidates, self.max_chars, self._next_passage)
-        missing = self._places_not_in(terms.places, chosen[:1])  # the notice it leads with
+        missing = self._places_not_in(terms.places, chosen[0])
         if missing:
             refusal = other_region_refusal(missing)
             return Retrieved(hits, Answer(refusal, False, (), hits), evidence, False)
         return Retrieved(hits, _compose(chosen, hits), evidence)
 
-
-    def _places_not_in(self, places: tuple[str, ...], chosen: list[Candidate]) -> tuple[str, ...]:
-        """The places the question names that no chosen sentence's document mentions: a
-        notice of another region does not answer a question about this one. Given only the
-        answer's first sentence (its best-ranked notice): a later sentence from a notice that
-        names the region in passing does not make the answer about it."""
-        if not places:
-            return ()
-        regional = [c for c in chosen if _title_places(c.hit.passage.title)]
-        if len(regional) < len(chosen):
+    def _places_not_in(self, places: tuple[str, ...], lead: Candidate) -> tuple[str, ...]:
+        """The places the question names that the notice the answer leads with never
+        mentions: a notice of another region does not answer a question about this one (and
+        a later sentence from a notice naming the region in passing does not change that)."""
+        passage = lead.hit.passage
+        if not places or not _title_places(passage.title):
             return ()  # a notice that names no region (a national one) may answer for any
-        texts = [self._document_text(c.hit.passage.document_id) for c in regional]
-        return tuple(p for p in places if not any(place_core(p) in text for text in texts))
+        text = self._document_text(passage.document_id)
+        return tuple(p for p in places if place_core(p) not in text)
 
     def _next_passage(self, passage: Passage) -> Passage | None:
         """The passage that follows ``passage`` in its document, if any."""

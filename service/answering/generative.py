@@ -64,8 +64,8 @@ class GenerativeAnswerer:
         hits = retrieved.hits[: self.max_passages]
         writer = _Writer(hits, self.verifier)
         reason: str | None
+        passages = [h.passage for h in hits]
         try:
-            passages = [h.passage for h in hits]
             yield from writer.write(self.client, answer_messages(
                 question, passages, history, self._sources(passages)), budget_s)
         except LLMError as exc:
@@ -78,7 +78,6 @@ class GenerativeAnswerer:
         if not writer.citations:
             yield from sentence_events(fallback)
         yield DoneEvent(replace(fallback, fallback_reason=reason, dropped=writer.dropped))
-
 
     def _sources(self, passages: list[Passage]) -> list[str]:
         describe = self.describe
