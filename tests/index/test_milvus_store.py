@@ -13,6 +13,7 @@ from service.answering.serving import IndexHolder
 from service.core.errors import NotReady
 from service.core.settings import Settings
 from service.embedding.query_vectors import QueryVectors
+from service.evaluation.answer_eval import without_documents
 from service.index import milvus_store
 from service.index.build import reindex
 from service.index.vector_store import current_version, load_current
@@ -182,8 +183,6 @@ def test_a_left_out_notice_does_not_set_the_document_channels_scale(
         fast_index: Settings, milvus_index: Settings) -> None:
     """An expired (or, in `eval --answers`, hidden) notice is left out as if never indexed:
     the best document still in play scores 1 in the document channel, on either store."""
-    from service.evaluation.answer_eval import without_documents
-
     gold = "jinan-hitech-2023-q3"
     for settings in (fast_index, milvus_index):
         full = retriever(settings, BigramEmbedder())
