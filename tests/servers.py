@@ -17,6 +17,7 @@ import httpx
 from service.core.settings import Settings
 
 READY_TIMEOUT_S = 120
+STARTUP_LINE = "Application startup complete"  # uvicorn logs it once per worker
 
 
 @dataclass
@@ -66,7 +67,7 @@ def running_server(settings: Settings, log: Path, *, token: str, workers: int = 
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60,
                           headers={"Authorization": f"Bearer {token}"}) as client:
             server = RunningServer(client, process, log)
-            _wait_ready(server)
+            _wait_ready(server, workers)
             yield server
     finally:
         stop_process(process)
@@ -84,13 +85,16 @@ def stop_process(process: subprocess.Popen, seconds: float = 20) -> None:  # typ
         process.wait(timeout=seconds)
 
 
-def _wait_ready(server: RunningServer) -> None:
+def _wait_ready(server: RunningServer, workers: int) -> None:
+    """Wait for /readyz and for every worker's startup line: one ready worker would
+    otherwise take every request while the others still load."""
     deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             raise AssertionError(f"server exited: {server.log_text()[-3000:]}")
         try:
-            if server.client.get("/readyz").status_code == 200:
+            started = server.log_text().count(STARTUP_LINE)
+            if started >= workers and server.client.get("/readyz").status_code == 200:
                 return
         except httpx.TransportError:
             pass
