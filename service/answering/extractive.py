@@ -210,6 +210,9 @@ def _overlaps(a: Candidate, b: Candidate) -> bool:
 
 
 NextPassage = Callable[[Passage], "Passage | None"]
+# Passages of one section overlap, touch or stand a paragraph break apart; a heading between
+# two takes its text and two paragraph breaks ("\n\n"), so at least 5 characters.
+SECTION_GAP = 4
 FOLLOW_MIN_CHARS = 200  # the best sentence is quoted with up to this much of what follows it
 
 
@@ -222,7 +225,7 @@ def _follow(candidate: Candidate, room: int, next_passage: NextPassage) -> list[
     hit, start, end = candidate.hit, candidate.start, candidate.end
     added = 0
     ended = False
-    while hit is not None and not ended:
+    while not ended:
         passage = hit.passage
         stop = end
         for s_start, s_end in passage_sentences(passage.text):
@@ -244,9 +247,17 @@ def _follow(candidate: Candidate, room: int, next_passage: NextPassage) -> list[
         if ended or stop < passage.end:
             break
         following = next_passage(passage)
-        hit = _continued(hit, following) if following is not None else None
-        start = end = stop
+        if following is None or _heading_between(passage, following):
+            break
+        hit = _continued(hit, following)
+        start = end = max(stop, following.start)
     return pieces or [candidate]
+
+
+def _heading_between(passage: Passage, following: Passage) -> bool:
+    """True when a section heading stands between two passages of a document (chunking
+    leaves it out of both): what follows it is another topic, not the rest of this one."""
+    return following.start - passage.end > SECTION_GAP
 
 
 def _continued(hit: Hit, passage: Passage) -> Hit:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from service.answering.serving import IndexHolder
 from service.core.settings import Settings
 from tests.fakes import BigramEmbedder
+
+SEED_QUESTIONS = Path(__file__).parents[1] / "data" / "seed_questions.jsonl"
 
 
 @pytest.fixture(scope="module")
@@ -38,3 +43,19 @@ def test_hybrid_search_finds_the_passage_with_the_rare_zone_term(holder: IndexHo
     hits = holder.snapshot().retriever.search("泉惠企平台", top_k=3)
     assert "泉惠企" in hits[0].passage.text
     assert hits == sorted(hits, key=lambda h: -h.score)
+
+
+def test_every_quote_of_the_seed_questions_is_the_cited_passage_at_its_offsets(
+        holder: IndexHolder) -> None:
+    """Reading on into the next passage keeps quotes verbatim, inside the passage they cite."""
+    rows = [json.loads(line) for line in SEED_QUESTIONS.read_text("utf-8").splitlines()]
+    answerer = holder.snapshot().answerer
+    quoted = 0
+    for row in rows:
+        for citation in answerer.answer(row["question"]).citations:
+            passage = citation.hit.passage
+            assert passage.start <= citation.quote_start < citation.quote_end <= passage.end
+            offsets = slice(citation.quote_start - passage.start, citation.quote_end - passage.start)
+            assert passage.text[offsets] == citation.quote, row["question"]
+            quoted += 1
+    assert quoted >= len(rows)

@@ -6,7 +6,8 @@ import pytest
 
 from service.answering.extractive import Candidate, RefusalPolicy, choose_sentences
 from service.answering.fusion import reciprocal_rank_fusion, score_mix
-from service.core.models import Hit, Passage
+from service.core.models import Document, Hit, Passage
+from service.ingest.chunking import ChunkingParams, chunk_document
 
 TEXTS = ["高新区对专精特新企业给予一次性奖励二十万元。", "科创金融产品覆盖企业全生命周期。",
          "外籍人才可以办理工作居留一件事联办。", "企业服务站提供一对一政策咨询服务。",
@@ -138,3 +139,37 @@ def test_following_stops_at_a_sentence_that_talks_to_a_model() -> None:
     best = Candidate(Hit(passage, 1.0, 0.9, 5.0), 0, 0, 16, text[:16], 1.0)
     chosen = choose_sentences([best], 400, lambda p: None)
     assert "".join(c.text for c in chosen) == text[:16]
+
+
+SECTIONS = ("人才生态", "济南高新区升级出台济高人才2.0政策，集聚人才平台110余家。",
+            "新兴产业", "持续建链、延链、补链、强链，推动新质生产力加快形成。",
+            "人才公寓面向新引进的博士开放申请。")
+
+
+def chunked(text: str) -> list[Passage]:
+    return chunk_document(Document("r", "报道", text), ChunkingParams(size=40, overlap=0))
+
+
+def follow_from_first(passages: list[Passage]) -> list[Candidate]:
+    following = dict(zip((p.id for p in passages), passages[1:], strict=False))
+    first = passages[0]
+    best = Candidate(Hit(first, 1.0, 0.9, 5.0), 0, first.start, first.end, first.text, 1.0)
+    return choose_sentences([best], 400, lambda p: following.get(p.id))
+
+
+def test_reading_on_stops_at_a_section_heading() -> None:
+    """The next section is another topic: its opening is not the rest of this answer."""
+    text = "\n\n".join(SECTIONS[:4])
+    passages = chunked(text)
+    assert [p.heading for p in passages] == ["人才生态", "新兴产业"]
+    chosen = follow_from_first(passages)
+    assert [c.text for c in chosen] == [SECTIONS[1]]
+
+
+def test_reading_on_across_a_paragraph_break_quotes_the_document_verbatim() -> None:
+    text = "\n\n".join(SECTIONS[2:])
+    passages = chunked(text)
+    assert len(passages) == 2 and passages[1].start - passages[0].end == 2
+    chosen = follow_from_first(passages)
+    assert [c.text for c in chosen] == [SECTIONS[3], SECTIONS[4]]
+    assert all(c.text == text[c.start : c.end] for c in chosen)
