@@ -16,6 +16,7 @@ from service.core.settings import Settings
 from service.embedding.embedders import Embedder
 from service.embedding.query_vectors import QueryVectors
 from service.index.build import reindex
+from service.index.tokenizer import word_list_version
 from service.index.vector_store import current_version, load_current, uses_milvus
 from service.ingest.structure import STRUCTURE_VERSION
 
@@ -73,6 +74,7 @@ def eval_index(settings: Settings, embedder: Embedder, passages_file: Path) -> R
     key = f"{digest}-{settings.chunk_size}-{settings.chunk_overlap}"
     if settings.chunk_structure:
         key += f"-s{STRUCTURE_VERSION}"
+    key += f"-w{word_list_version()[:6]}"  # its keyword channel was cut with this word list
     root = settings.data_dir / "eval" / key
     corpus = root / "corpus"
     corpus.mkdir(parents=True, exist_ok=True)

@@ -43,6 +43,7 @@ from service.index.store import (
     versions_dir,
     write_passages,
 )
+from service.index.tokenizer import word_list_version
 from service.index.vector_index import IndexSpec, build_index, choose_spec, save_index
 from service.index.vector_store import current_passages, uses_milvus
 from service.ingest.chunking import ChunkingParams, chunk_document
@@ -239,6 +240,7 @@ def _manifest(version: str, settings: Settings, embedder: Embedder, spec: IndexS
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "embedder": {"name": embedder.name, "dim": embedder.dim},
         "chunking": _chunking_manifest(chunking_params(settings)),
+        "word_list": word_list_version(),
         "vector_index": {"kind": spec.kind, "params": spec.params},
         "passage_count": len(passages),
         "corpus_dir": os.fspath(settings.corpus_dir),

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 from dataclasses import asdict, dataclass
@@ -29,8 +30,10 @@ from service.core.models import Passage
 from service.index.bm25 import BM25Index, TermStatistics
 from service.index.channels import FaissChannels, IndexChannels
 from service.index.doc_rank import DOCUMENT_PREFIX, passage_document_rows
+from service.index.tokenizer import word_list_version
 from service.index.vector_index import IndexSpec, load_index
 
+log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 PASSAGES = "passages.jsonl"
@@ -136,6 +139,11 @@ def check_manifest(manifest: dict[str, Any], embedder_name: str, folder: Path) -
             f"index {str(folder)!r} was built with embedder {built_with!r} but the settings "
             f"ask for {embedder_name!r}; run `policybot reindex` (or set POLICYBOT_EMBEDDER)"
         )
+    words = manifest.get("word_list")
+    if words is not None and words != word_list_version():
+        log.warning("index %r was cut into words with another word list (%s, this policybot has "
+                    "%s): keyword search misses the new terms until `policybot reindex`",
+                    str(folder), words, word_list_version())
 
 
 def read_passages(folder: Path) -> list[Passage]:

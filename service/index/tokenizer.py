@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from hashlib import sha256
 from functools import lru_cache
 from pathlib import Path
 
@@ -20,6 +21,13 @@ STOPWORDS = frozenset(
     "具体 情况 问题 东西 什么样 为什么 多久 几个 几家 几 哪家 谁 啥 呀 哦 嘛 么".split()
 )
 _lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def word_list_version() -> str:
+    """Names the zone's word list: an index records it, since its keyword channel was cut
+    into words with it (a term added later is one word in questions, pieces in that index)."""
+    return sha256(USER_DICT.read_bytes()).hexdigest()[:12]
 
 
 @lru_cache(maxsize=1)

@@ -12,6 +12,7 @@ from service.embedding.embedders import Embedder
 from service.embedding.query_vectors import QueryVectors
 from service.index.build import reindex
 from service.index.store import current_version, load_current, versions_dir
+from service.index.tokenizer import word_list_version
 
 
 def manifest_of(settings: Settings) -> dict:  # type: ignore[type-arg]
@@ -72,6 +73,21 @@ def test_an_index_of_another_format_version_says_to_reindex(settings: Settings, 
     (folder / "manifest.json").write_text(json.dumps(manifest), "utf-8")
     with pytest.raises(IndexMismatch, match="format version 999.*policybot reindex"):
         load_current(settings.index_dir, embedder.name)
+
+
+def test_an_index_cut_with_another_word_list_loads_and_says_to_reindex(
+        settings: Settings, embedder: Embedder, caplog: pytest.LogCaptureFixture) -> None:
+    """A new word list (an upgrade) leaves the keyword channel of an older index stale but
+    usable: it is served, with a warning that names the fix."""
+    folder = versions_dir(settings.index_dir) / str(current_version(settings.index_dir))
+    manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
+    assert manifest["word_list"] == word_list_version()
+    load_current(settings.index_dir, embedder.name)
+    assert "word list" not in caplog.text
+    manifest["word_list"] = "0123456789ab"
+    (folder / "manifest.json").write_text(json.dumps(manifest), "utf-8")
+    assert load_current(settings.index_dir, embedder.name).passages
+    assert "0123456789ab" in caplog.text and "policybot reindex" in caplog.text
 
 
 def test_cli_search_prints_the_quanhuiqi_passage_first(settings: Settings, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
