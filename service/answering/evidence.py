@@ -22,6 +22,7 @@ class QueryTerms:
     weights: dict[str, float]  # word -> weight (its idf; unseen nouns weigh the most)
     foreign_places: tuple[str, ...] = ()  # place names the corpus never mentions
     places: tuple[str, ...] = ()  # every place the question names, outside the home zone
+    home: tuple[str, ...] = ()  # the home zone's places the question names (济南高新区…)
 
     @property
     def total(self) -> float:
@@ -41,6 +42,7 @@ def query_terms(question: str, bm25: BM25Index | TermStatistics) -> QueryTerms:
     weights: dict[str, float] = {}
     places: list[str] = []
     named: list[str] = []
+    home: list[str] = []
     for word, flag in tagged_words(question):
         known = word in bm25.vocabulary
         if known:
@@ -48,11 +50,18 @@ def query_terms(question: str, bm25: BM25Index | TermStatistics) -> QueryTerms:
         else:
             share = 1.0 if flag.startswith(NOUN_FLAGS) else FUNCTION_WORD_SHARE
             weights[word] = unseen * share
-        if flag == "ns" and not any(h in word for h in HOME_PLACES):
+        if flag == "ns" and is_home(word):
+            home.append(word)
+        elif flag == "ns":
             named.append(word)
             if not known:
                 places.append(word)
-    return QueryTerms(weights, tuple(places), tuple(named))
+    return QueryTerms(weights, tuple(places), tuple(named), tuple(home))
+
+
+def is_home(place: str) -> bool:
+    """济南高新区, 山东省, 历城区…: a place of the zone this desk serves."""
+    return any(h in place for h in HOME_PLACES)
 
 
 PLACE_SUFFIXES = ("特别行政区", "自治区", "自治州", "省", "市", "区", "县", "州")

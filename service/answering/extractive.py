@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Protocol
 
-from service.answering.evidence import QueryTerms, place_core, query_terms
+from service.answering.evidence import QueryTerms, is_home, place_core, query_terms
 from service.answering.retrieval import Retriever
 from service.answering.verification import INSTRUCTION
 from service.core.models import Answer, Citation, Hit, Passage
 from service.index.tokenizer import tagged_words
 from service.ingest.excerpts import as_excerpt, best_clauses
-from service.ingest.sentences import passage_sentences
+from service.ingest.sentences import clause_sentences
 
 if TYPE_CHECKING:
     from service.matching.matcher import Profile
@@ -121,7 +121,8 @@ class ExtractiveAnswerer:
         if not self.policy.answers(candidates, list(hits)):
             return Retrieved(hits, Answer(REFUSAL, False, (), hits), evidence)
         chosen = choose_sentences(candidates, self.max_chars, self._next_passage)
-        missing = self._places_not_in(terms.places, chosen[0])
+        missing = self._places_not_in(terms.places, chosen[0]) or _home_not_served(
+            terms.home, chosen[0])
         if missing:
             refusal = other_region_refusal(missing)
             return Retrieved(hits, Answer(refusal, False, (), hits), evidence, False)
@@ -155,6 +156,14 @@ class ExtractiveAnswerer:
         return self._documents.get(document_id, "")
 
 
+def _home_not_served(home: tuple[str, ...], lead: Candidate) -> tuple[str, ...]:
+    """The home places a question names (济南高新区…) when the notice the answer leads with
+    is another region's (its title names places, none of them home): 陕西省's rent relief
+    does not answer what 济南高新区 gives. A notice naming no place (a national one) may."""
+    places = _title_places(lead.hit.passage.title)
+    return home if places and not any(is_home(p) for p in places) else ()
+
+
 @lru_cache(maxsize=65536)
 def _title_places(title: str) -> tuple[str, ...]:
     return tuple(word for word, flag in tagged_words(title) if flag == "ns")
@@ -171,7 +180,7 @@ class Retrieved:
 def _candidates(hit: Hit, rank: int, terms: QueryTerms) -> list[Candidate]:
     passage = hit.passage
     out = []
-    for start, end in passage_sentences(passage.text):
+    for start, end in clause_sentences(passage.text):
         start, end = best_clauses(passage.text, start, end, terms.coverage, LONG_SENTENCE)
         text = passage.text[start:end]
         score = terms.coverage(text)
@@ -228,7 +237,7 @@ def _follow(candidate: Candidate, room: int, next_passage: NextPassage) -> list[
     while not ended:
         passage = hit.passage
         stop = end
-        for s_start, s_end in passage_sentences(passage.text):
+        for s_start, s_end in clause_sentences(passage.text):
             s_start, s_end = passage.start + s_start, passage.start + s_end
             if s_start < end:
                 continue

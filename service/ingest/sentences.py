@@ -48,6 +48,31 @@ def passage_sentences(text: str) -> tuple[tuple[int, int], ...]:
     return tuple(sentence_spans(text))
 
 
+# A numbered clause right after a closing bracket, inside a sentence of a notice flattened
+# into one paragraph: "…（责任单位：省财政厅）四、实施援企稳岗政策" or "…（联系电话：88499343）（二）".
+_INLINE_CLAUSE = re.compile(r"(?<=[）)】])(?:[一二三四五六七八九十]{1,3}、|[（(][一二三四五六七八九十]{1,3}[)）])")
+
+
+# A sentence that opens with the previous clause's aside ("（对接部门：区国资委；联系电话：…）
+# 对疫情期间…"): the aside is cut off, so that the quote opens with the measure.
+_LEADING_ASIDE = re.compile(r"[（(][^（()）]{5,}?[)）]")
+
+
+@lru_cache(maxsize=16384)
+def clause_sentences(text: str) -> tuple[tuple[int, int], ...]:
+    """``passage_sentences(text)``, each also cut before a numbered clause that starts inside
+    it: what an answer quotes, so that it begins where the measure does."""
+    spans: list[tuple[int, int]] = []
+    for start, end in passage_sentences(text):
+        cuts = [m.start() for m in _INLINE_CLAUSE.finditer(text, start + 1, end)]
+        aside = _LEADING_ASIDE.match(text, start, end)
+        if aside and aside.end() < end and aside.end() not in cuts:
+            cuts = sorted([aside.end(), *cuts])
+        for begin, stop in zip([start, *cuts], [*cuts, end], strict=True):
+            _add_span(text, spans, begin, stop)
+    return tuple(spans)
+
+
 def _skip_trailing(text: str, i: int, end: int) -> int:
     while i < end and (text[i] in SENTENCE_END or text[i] in CLOSERS):
         i += 1

@@ -73,3 +73,24 @@ def test_a_later_sentence_from_the_regions_notice_does_not_carry_another_regions
     answer = holder.snapshot().answerer.answer(QUESTION)
     assert not answer.found and "北京市" in answer.text
     assert answer.hits[0].passage.document_id == "hubei"
+
+
+SHANDONG = ("---\ntitle: 山东省关于支持中小企业渡过难关的若干措施\n---\n"
+            "对受影响的中小企业新增贷款给予贷款贴息，贴息期限为一年。\n")
+HOME_QUESTION = "济南高新区对中小企业贷款贴息有什么政策？"
+
+
+def test_another_regions_notice_does_not_answer_for_the_home_zone(regional: IndexHolder) -> None:
+    """The zone's own name is no foreign place, but 湖北省's subsidy is still not the zone's."""
+    answer = regional.snapshot().answerer.answer(HOME_QUESTION)
+    assert not answer.found and answer.citations == ()
+    assert "“济南高新区”" in answer.text and "其他地区" in answer.text
+
+
+@pytest.mark.parametrize("documents", [{"national.txt": NATIONAL, "beijing.txt": BEIJING},
+                                       {"shandong.txt": SHANDONG, "beijing.txt": BEIJING}])
+def test_a_national_or_provincial_notice_answers_for_the_home_zone(
+        tmp_path: Path, documents: dict[str, str]) -> None:
+    holder = holder_over(tmp_path, documents)
+    answer = holder.snapshot().answerer.answer(HOME_QUESTION)
+    assert answer.found and "贷款贴息" in answer.text

@@ -3,6 +3,7 @@ from __future__ import annotations
 from service.core.models import Document
 from service.index.lexical import char_tokens, normalize
 from service.ingest.chunking import ChunkingParams, chunk_document
+from service.ingest.sentences import clause_sentences
 from service.ingest.structure import clauses, heading_path
 
 NOTICE = (
@@ -51,3 +52,21 @@ def test_char_tokens_match_across_width_and_script() -> None:
     assert char_tokens("稳岗返还") == ["稳岗", "岗返", "返还"]
     assert "稳" in char_tokens("稳岗返还", unigrams=True)
     assert "1.5" in char_tokens("下降1.5个百分点")
+
+
+def test_an_answer_sentence_starts_at_a_clause_after_a_closing_bracket() -> None:
+    """Flattened notices run "（责任单位：…）四、…" into one sentence; answers quote from the
+    clause, while a clause cited in the text (第（四）项) or opening a bracket stays put."""
+    text = ("（联系人：崔巅博；联系电话：88499343）二、减轻企业经营负担（四）减免房租，按第（四）项执行。"
+            "（责任单位：省财政厅）（二）实施援企稳岗政策。")
+    pieces = [text[s:e] for s, e in clause_sentences(text)]
+    assert pieces == ["（联系人：崔巅博；联系电话：88499343）",
+                      "二、减轻企业经营负担（四）减免房租，按第（四）项执行。",
+                      "（责任单位：省财政厅）", "（二）实施援企稳岗政策。"]
+
+
+def test_an_answer_sentence_does_not_open_with_the_previous_clauses_aside() -> None:
+    text = "（对接部门：区国资委；联系电话：88498532）对为中小微企业减免租金的孵化器予以扶持。（一）减免房租。"
+    pieces = [text[s:e] for s, e in clause_sentences(text)]
+    assert pieces == ["（对接部门：区国资委；联系电话：88498532）", "对为中小微企业减免租金的孵化器予以扶持。",
+                      "（一）减免房租。"]
