@@ -16,6 +16,7 @@ from service.answering.generative import GenerativeAnswerer
 from service.answering.llm_client import ChatClient, CircuitBreaker, LLMConfig
 from service.answering.profile_answer import ProfileAwareAnswerer
 from service.answering.retrieval import Retriever
+from service.answering.status_answer import StatusAnswerer
 from service.answering.status_filter import Statuses, in_force, in_force_matcher
 from service.answering.verification import SentenceVerifier
 from service.core.errors import NotReady, ServiceError
@@ -168,7 +169,8 @@ class IndexHolder:
             generative = GenerativeAnswerer(answerer, self.llm,
                                             SentenceVerifier(self.settings.verify_coverage),
                                             describe=source_lines(statuses))
-        conversation = Conversation(profile_answerer, self.rewriter, generative)
+        conversation = Conversation(profile_answerer, self.rewriter, generative,
+                                    StatusAnswerer(statuses))
         return Snapshot(version, retriever, profile_answerer, matcher, conversation, statuses,
                         everything)
 
