@@ -8,11 +8,17 @@ that points to human help and cites nothing.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Protocol
 
-from service.answering.evidence import QueryTerms, is_home, place_core, query_terms
+from service.answering.evidence import (
+    PLACE_SUFFIXES,
+    QueryTerms,
+    is_home,
+    place_core,
+    query_terms,
+)
 from service.answering.retrieval import Retriever
 from service.answering.verification import INSTRUCTION
 from service.core.models import Answer, Citation, Hit, Passage
@@ -41,6 +47,7 @@ NO_EVIDENCE = float("-inf")  # a longer sentence is trimmed to its best clauses 
 
 
 REFERRAL = REFUSAL.split("。", 1)[1]  # where to get human help
+NATIONAL = ("中国", "全国", "中华人民共和国", "国家")  # tagged as places, name no region
 
 
 def _named(places: tuple[str, ...]) -> str:
@@ -126,7 +133,10 @@ class ExtractiveAnswerer:
         if missing:
             refusal = other_region_refusal(missing)
             return Retrieved(hits, Answer(refusal, False, (), hits), evidence, False)
-        return Retrieved(hits, _compose(chosen, hits), evidence)
+        answer = _compose(chosen, hits)
+        if not terms.places and not terms.home:
+            answer = replace(answer, text=_region_caveat(chosen[0]) + answer.text)
+        return Retrieved(hits, answer, evidence)
 
     def _places_not_in(self, places: tuple[str, ...], lead: Candidate) -> tuple[str, ...]:
         """The places the question names that the notice the answer leads with never
@@ -156,6 +166,16 @@ class ExtractiveAnswerer:
         return self._documents.get(document_id, "")
 
 
+def _region_caveat(lead: Candidate) -> str:
+    """For a question that names no place, answered from another region's notice: say whose
+    it is before quoting it (a 北京市海淀区 measure does not bind 济南高新区)."""
+    places = _title_places(lead.hit.passage.title)
+    if not places or any(is_home(p) for p in places):
+        return ""
+    named = tuple(p for p in places if p.endswith(PLACE_SUFFIXES)) or places  # not 加大力度
+    return f"以下摘自{_named(named)}的政策，不一定适用于济南高新区：\n"
+
+
 def _home_not_served(home: tuple[str, ...], lead: Candidate) -> tuple[str, ...]:
     """The home places a question names (济南高新区…) when the notice the answer leads with
     is another region's (its title names places, none of them home): 陕西省's rent relief
@@ -166,7 +186,10 @@ def _home_not_served(home: tuple[str, ...], lead: Candidate) -> tuple[str, ...]:
 
 @lru_cache(maxsize=65536)
 def _title_places(title: str) -> tuple[str, ...]:
-    return tuple(word for word, flag in tagged_words(title) if flag == "ns")
+    """The regions a notice's title names: 北京市, 重庆; not 中国 (中国人民银行's notices are
+    national) nor a one-character tag (云)."""
+    return tuple(word for word, flag in tagged_words(title)
+                 if flag == "ns" and len(word) > 1 and word not in NATIONAL)
 
 
 @dataclass(frozen=True)

@@ -94,3 +94,31 @@ def test_a_national_or_provincial_notice_answers_for_the_home_zone(
     holder = holder_over(tmp_path, documents)
     answer = holder.snapshot().answerer.answer(HOME_QUESTION)
     assert answer.found and "贷款贴息" in answer.text
+
+
+def test_a_question_naming_no_place_answered_from_a_regions_notice_says_whose_it_is(
+        regional: IndexHolder) -> None:
+    answer = regional.snapshot().answerer.answer("中小企业贷款贴息有什么政策？")
+    assert answer.found and "贷款贴息" in answer.text
+    assert answer.text.startswith("以下摘自“湖北省”的政策，不一定适用于济南高新区：")
+    assert answer.citations[0].quote in answer.text
+
+
+@pytest.mark.parametrize("question", ["湖北省对中小企业贷款贴息有什么政策？", "中小企业贷款贴息有什么政策？"])
+def test_no_caveat_when_the_region_was_asked_for_or_the_notice_is_national(
+        regional: IndexHolder, tmp_path: Path, question: str) -> None:
+    holder = regional if question.startswith("湖北省") else holder_over(
+        tmp_path, {"national.txt": NATIONAL, "beijing.txt": BEIJING})
+    answer = holder.snapshot().answerer.answer(question)
+    assert answer.found and not answer.text.startswith("以下摘自")
+
+
+CBRC = ("---\ntitle: 中国银监会关于中小企业贷款贴息有关事项的通知\n---\n"
+        "各地对中小企业新增贷款给予贷款贴息，贴息期限为一年。\n")
+
+
+def test_a_notice_of_a_national_body_named_after_china_answers_for_the_home_zone(
+        tmp_path: Path) -> None:
+    holder = holder_over(tmp_path, {"cbrc.txt": CBRC, "beijing.txt": BEIJING})
+    answer = holder.snapshot().answerer.answer(HOME_QUESTION)
+    assert answer.found and not answer.text.startswith("以下摘自")
