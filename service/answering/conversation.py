@@ -34,7 +34,7 @@ class Conversation:
         started = time.monotonic()
         standalone = self.rewriter.rewrite(question, history)
         rewritten = standalone if standalone != question else None
-        status = self.status.answer_for(standalone) if self.status is not None else None
+        status = self.status.answer_for(question, rewritten) if self.status is not None else None
         if status is not None:
             yield from answer_events(replace(status, standalone_question=rewritten))
             return

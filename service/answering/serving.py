@@ -169,8 +169,9 @@ class IndexHolder:
             generative = GenerativeAnswerer(answerer, self.llm,
                                             SentenceVerifier(self.settings.verify_coverage),
                                             describe=source_lines(statuses))
+        whole = everything.retriever if everything is not None else retriever
         conversation = Conversation(profile_answerer, self.rewriter, generative,
-                                    StatusAnswerer(statuses))
+                                    StatusAnswerer(statuses, whole))
         return Snapshot(version, retriever, profile_answerer, matcher, conversation, statuses,
                         everything)
 

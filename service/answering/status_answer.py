@@ -13,6 +13,7 @@ import re
 from difflib import SequenceMatcher
 
 from service.answering.extractive import REFERRAL
+from service.answering.retrieval import Retriever
 from service.answering.status_filter import Statuses
 from service.core.models import Answer, Citation, Hit, Passage
 from service.index.policy_status import DocumentStatus
@@ -22,6 +23,7 @@ ASKS_STATUS = re.compile(  # about the notice's own term, not a deadline inside 
     r"有效期|(还|是否|仍然|仍|依然|现在)(有效|适用|执行|在执行|可以用|能用)|有效吗|失效|过期|废止|作废"
     r"|停止执行|(什么时候|何时|哪天|哪一天)(开始)?(施行|生效|实施|到期|截止)|(施行|生效|实施)(日期|时间)")
 DOC_NUMBER = re.compile(r"[\u4e00-\u9fff]{1,12}\s*[〔\[【（(]\s*\d{4}\s*[〕\]】）)]\s*第?\s*\d{1,4}\s*号")
+REFERS_BACK = re.compile(r"^(它|其|该|此|这|那|上述|上面|刚才)|(这|那|该|此)(个|项|份|条|篇)?(政策|文件|通知|措施|办法|规定)")
 QUOTED_TITLE = re.compile(r"《([^《》]{4,120})》")
 TERM_SENTENCE = re.compile(r"有效期|施行|废止|失效|停止执行|生效")
 MIN_TITLE_OVERLAP = 12  # characters of a title a question must repeat to name the notice
@@ -35,17 +37,30 @@ def number_key(doc_number: str) -> str:
 
 
 class StatusAnswerer:
-    def __init__(self, statuses: Statuses) -> None:
+    def __init__(self, statuses: Statuses, retriever: Retriever | None = None) -> None:
         self.statuses = statuses
+        self.retriever = retriever  # over every notice, lapsed ones too: finds "它" of a follow-up
 
-    def answer_for(self, question: str) -> Answer | None:
-        """The status answer when ``question`` asks about validity and names a notice."""
+    def answer_for(self, question: str, standalone: str | None = None) -> Answer | None:
+        """The status answer when ``question`` asks about validity and names a notice, or,
+        as a follow-up ("它还有效吗？", rewritten to ``standalone`` with the conversation's
+        words), refers back to one: then the notice that best matches ``standalone``."""
         if not ASKS_STATUS.search(question):
             return None
         document_id = self._named(question)
+        if document_id is None and standalone:
+            document_id = self._named(standalone)
+            if document_id is None and REFERS_BACK.search(question):
+                document_id = self._best_match(standalone)
         if document_id is None:
             return None
         return self._answer(self.statuses.by_document()[document_id])
+
+    def _best_match(self, standalone: str) -> str | None:
+        if self.retriever is None:
+            return None
+        hits = self.retriever.search(standalone, top_k=1)
+        return hits[0].passage.document_id if hits else None
 
     def _named(self, question: str) -> str | None:
         statuses = self.statuses.by_document()

@@ -65,3 +65,15 @@ def test_of_titles_sharing_the_named_stretch_the_one_naming_the_asked_place_is_c
     assert _longest_title_overlap(question, titles) == "beijing"
     assert _longest_title_overlap("湖北省" + question[3:], dict(reversed(titles.items()))) == "hubei"
     assert _longest_title_overlap("中小微企业的若干措施还有效吗？", titles) is None
+
+
+def test_a_follow_up_asking_whether_it_is_still_in_force_means_the_notice_just_discussed(
+        client: TestClient) -> None:  # noqa: F811
+    history = [{"question": "共享用工补贴每人每月多少钱？",
+                "answer": "对组织员工到其他企业共享用工的派出企业，按每人每月500元给予共享用工补贴。"}]
+    answer = ask(client, "这个政策还有效吗？", history=history)
+    assert answer["answer"].startswith("《济南高新区管委会关于支持企业共享用工的通知》")
+    assert "已失效" in answer["answer"]
+    assert answer["standalone_question"]
+    alone = ask(client, "这个政策还有效吗？")  # no conversation: nothing to refer back to
+    assert not alone["answer"].startswith("《")
