@@ -70,9 +70,11 @@ class StatusAnswerer:
                 return document_id
         titles = {d: str(entry.get("title", "")) for d, entry in self.statuses.index.documents.items()}
         quoted = QUOTED_TITLE.findall(question)
-        for document_id, title in titles.items():
-            if any(q in title or title in q for q in quoted):
-                return document_id
+        named = [d for d, title in titles.items()
+                 if any(q in title or (len(title) >= MIN_TITLE_OVERLAP and title in q)
+                        for q in quoted)]
+        if len(named) == 1:  # 《若干措施》 alone names no one notice
+            return named[0]
         return _longest_title_overlap(question, titles)
 
     def _answer(self, status: DocumentStatus) -> Answer:

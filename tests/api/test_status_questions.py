@@ -77,3 +77,8 @@ def test_a_follow_up_asking_whether_it_is_still_in_force_means_the_notice_just_d
     assert answer["standalone_question"]
     alone = ask(client, "这个政策还有效吗？")  # no conversation: nothing to refer back to
     assert not alone["answer"].startswith("《")
+
+
+def test_a_quoted_name_that_several_titles_share_names_no_notice(client: TestClient) -> None:  # noqa: F811
+    answer = ask(client, "《减免小微企业园区房租》还有效吗？")  # in the 2021 and the 2023 titles
+    assert not answer["answer"].startswith("《")
