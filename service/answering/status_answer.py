@@ -80,15 +80,16 @@ class StatusAnswerer:
     def _answer(self, status: DocumentStatus) -> Answer:
         passages = sorted((p for p in self.statuses.index.passages
                            if p.document_id == status.document_id), key=lambda p: p.start)
-        title = passages[0].title if passages else status.document_id
-        if not passages:
-            return Answer(f"《{title}》" + status_sentence(status, title), True, ())
-        passage, start, end = _term_sentence(passages, status.facts.doc_number)
+        lead = (f"《{self._title_of(status.document_id)}》"
+                + status_sentence(status, self._title_of(status.replaced_by)))
+        quoted = _term_sentence(passages, status.facts.doc_number, status.status != "unknown")
+        if quoted is None:  # nothing known and nothing in the text: a question for staff
+            return Answer(lead + REFERRAL, False, ())
+        passage, start, end = quoted
         hit = Hit(passage, 1.0, 0.0, 0.0)
         quote = passage.text[start:end]
         citation = Citation(1, hit, quote, passage.start + start, passage.start + end)
-        text = f"《{title}》{status_sentence(status, self._title_of(status.replaced_by))}原文：{quote}[1]"
-        return Answer(text, True, (citation,), (hit,))
+        return Answer(f"{lead}原文：{quote}[1]", True, (citation,), (hit,))
 
     def _title_of(self, document_id: str) -> str:
         entry = self.statuses.index.documents.get(document_id, {})
@@ -132,17 +133,20 @@ def status_sentence(status: DocumentStatus, replacing_title: str = "") -> str:
     if status.status == "current":
         term = f"有效期至 {facts.expires}" if facts.expires else "文本中未写明到期日期"
         return f"{head}现行有效（{term}）。"
-    return f"{head}文本中没有写明施行和有效日期，无法判断是否仍然有效，{REFERRAL}"
+    return f"{head}文本中没有写明施行和有效日期，无法判断是否仍然有效。"
 
 
-def _term_sentence(passages: list[Passage], doc_number: str) -> tuple[Passage, int, int]:
+def _term_sentence(passages: list[Passage], doc_number: str,
+                   or_first: bool) -> tuple[Passage, int, int] | None:
     """The sentence that states the notice's term (有效期…/自…起施行), else the one that
-    carries its number, else its first sentence."""
+    carries its number, else (``or_first``) its first sentence."""
     for wanted in (TERM_SENTENCE.search, lambda text: doc_number and doc_number in text):
         for passage in passages:
             for start, end in clause_sentences(passage.text):
                 if wanted(passage.text[start:end]):
                     return passage, start, end
+    if not or_first or not passages:
+        return None
     first = passages[0]
     start, end = (clause_sentences(first.text) or ((0, len(first.text)),))[0]
     return first, start, end

@@ -82,3 +82,9 @@ def test_a_follow_up_asking_whether_it_is_still_in_force_means_the_notice_just_d
 def test_a_quoted_name_that_several_titles_share_names_no_notice(client: TestClient) -> None:  # noqa: F811
     answer = ask(client, "《减免小微企业园区房租》还有效吗？")  # in the 2021 and the 2023 titles
     assert not answer["answer"].startswith("《")
+
+
+def test_a_report_that_states_no_term_is_not_judged_and_points_to_staff(client: TestClient) -> None:  # noqa: F811
+    answer = ask(client, "济南高新区2023年前三季度经济运行与高质量发展综述还有效吗？")
+    assert answer["found"] is False and answer["citations"] == []
+    assert "无法判断是否仍然有效" in answer["answer"] and "首席政策官" in answer["answer"]
