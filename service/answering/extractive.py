@@ -169,8 +169,8 @@ class ExtractiveAnswerer:
 def _region_caveat(lead: Candidate) -> str:
     """For a question that names no place, answered from another region's notice: say whose
     it is before quoting it (a 北京市海淀区 measure does not bind 济南高新区)."""
-    places = _title_places(lead.hit.passage.title)
-    if not places or any(is_home(p) for p in places):
+    places = _other_regions(lead)
+    if not places:
         return ""
     named = tuple(p for p in places if p.endswith(PLACE_SUFFIXES)) or places  # not 加大力度
     return f"以下摘自{_named(named)}的政策，不一定适用于济南高新区：\n"
@@ -178,10 +178,15 @@ def _region_caveat(lead: Candidate) -> str:
 
 def _home_not_served(home: tuple[str, ...], lead: Candidate) -> tuple[str, ...]:
     """The home places a question names (济南高新区…) when the notice the answer leads with
-    is another region's (its title names places, none of them home): 陕西省's rent relief
-    does not answer what 济南高新区 gives. A notice naming no place (a national one) may."""
+    is another region's: 陕西省's rent relief does not answer what 济南高新区 gives."""
+    return home if _other_regions(lead) else ()
+
+
+def _other_regions(lead: Candidate) -> tuple[str, ...]:
+    """The regions the leading notice's title names when none of them is the home zone's;
+    () for a national notice (no region named) or one of the zone's."""
     places = _title_places(lead.hit.passage.title)
-    return home if places and not any(is_home(p) for p in places) else ()
+    return () if any(is_home(p) for p in places) else places
 
 
 @lru_cache(maxsize=65536)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from hashlib import sha256
 from functools import lru_cache
+from hashlib import sha256
 from pathlib import Path
 
 USER_DICT = Path(__file__).parents[1] / "data" / "userdict.txt"
